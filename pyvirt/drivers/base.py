@@ -18,7 +18,7 @@ from ..errors import make_error
 
 __all__ = [
     "DomainRef", "NetworkRef", "StoragePoolRef", "StorageVolRef", "NodeDeviceRef",
-    "InterfaceRef", "SnapshotRef", "Driver", "EventCallback",
+    "InterfaceRef", "SnapshotRef", "Driver", "EventCallback", "api_name",
 ]
 
 
@@ -65,6 +65,12 @@ class SnapshotRef(NamedTuple):
 EventCallback = Callable[..., None]
 
 
+def api_name(method: str) -> str:
+    """libvirt's C name for a driver method: ``domain_get_xml_desc`` -> ``virDomainGetXMLDesc``."""
+    return "vir" + "".join(p.upper() if p in ("xml", "uuid", "id", "cpu", "mac") else p.title()
+                           for p in method.split("_"))
+
+
 class Driver:
     """Base of every driver. Subclasses implement the calls they support."""
 
@@ -78,7 +84,7 @@ class Driver:
     def __getattr__(self, name: str) -> Callable[..., Any]:
         if name.startswith("_"):
             raise AttributeError(name)
-        api = "vir" + "".join(p.upper() if p in ("xml", "uuid", "id") else p.title() for p in name.split("_"))
+        api = api_name(name)
 
         def unsupported(*_args: Any, **_kwargs: Any) -> Any:
             raise make_error(c.VIR_ERR_NO_SUPPORT, api)
