@@ -126,11 +126,11 @@ class Domain:
 
     def get_time(self, flags: int = 0) -> dict[str, int]:
         seconds, nseconds = self._drv.domain_get_time(self._ref, flags)
-        return {"time": seconds, "nseconds": nseconds}
+        return {"seconds": seconds, "nseconds": nseconds}
 
     def set_time(self, time: dict[str, int] | None = None, flags: int = 0) -> int:
         t = time or {}
-        self._drv.domain_set_time(self._ref, t.get("time", 0), t.get("nseconds", 0), flags)
+        self._drv.domain_set_time(self._ref, t.get("seconds", 0), t.get("nseconds", 0), flags)
         return 0
 
     def security_label(self) -> list[Any]:
@@ -444,7 +444,7 @@ class Domain:
     def fs_thaw(self, mountpoints: list[str] | None = None, flags: int = 0) -> int:
         return self._drv.domain_fs_thaw(self._ref, mountpoints or [], flags)
 
-    def f_s_trim(self, mount_point: str | None, minimum: int, flags: int = 0) -> int:
+    def fs_trim(self, mount_point: str | None, minimum: int, flags: int = 0) -> int:
         self._drv.domain_fs_trim(self._ref, mount_point, minimum, flags)
         return 0
 
