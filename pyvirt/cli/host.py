@@ -1,0 +1,2 @@
+"""virsh host commands."""
+from __future__ import annotations

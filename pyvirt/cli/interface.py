@@ -1,0 +1,2 @@
+"""virsh interface commands."""
+from __future__ import annotations

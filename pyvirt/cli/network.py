@@ -1,0 +1,2 @@
+"""virsh network commands."""
+from __future__ import annotations

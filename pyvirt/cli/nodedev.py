@@ -1,0 +1,2 @@
+"""virsh nodedev commands."""
+from __future__ import annotations

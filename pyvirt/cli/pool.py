@@ -1,0 +1,2 @@
+"""virsh pool commands."""
+from __future__ import annotations

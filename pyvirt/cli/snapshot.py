@@ -1,0 +1,2 @@
+"""virsh snapshot commands."""
+from __future__ import annotations

@@ -1,0 +1,2 @@
+"""virsh volume commands."""
+from __future__ import annotations
