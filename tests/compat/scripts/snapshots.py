@@ -1,0 +1,17 @@
+import libvirt
+
+conn = libvirt.open("test:///default")
+dom = conn.lookupByName("test")
+s1 = dom.snapshotCreateXML("<domainsnapshot><name>one</name><description>first</description></domainsnapshot>", 0)
+dom.suspend()
+s2 = dom.snapshotCreateXML("<domainsnapshot><name>two</name></domainsnapshot>", 0)
+print(s1.getName(), s2.getName(), dom.snapshotNum(), dom.snapshotListNames(), dom.hasCurrentSnapshot())
+print(dom.snapshotCurrent().getName(), s2.getParent().getName(), s1.numChildren(), s1.listChildrenNames())
+print(s2.isCurrent(), s1.isCurrent(), s1.hasMetadata())
+print([s.getName() for s in dom.listAllSnapshots(libvirt.VIR_DOMAIN_SNAPSHOT_LIST_ROOTS)])
+dom.revertToSnapshot(s1)
+print(dom.state(), dom.snapshotCurrent().getName())
+s2.delete()
+print(dom.snapshotListNames())
+s1.delete(libvirt.VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN)
+print(dom.snapshotNum())
