@@ -1,0 +1,173 @@
+"""Controllers: libvirt's insertion order, index defaults and implicit controllers."""
+
+from __future__ import annotations
+
+import re
+
+from ... import constants as c
+from ...errors import make_error
+from ..xmlutil import Element
+
+__all__ = ["order_controllers", "add_implicit_controllers", "disk_name_to_index",
+           "assign_disk_address"]
+
+_PREFIXES = ("fd", "hd", "vd", "sd", "xvd", "ubd")
+
+
+def disk_name_to_index(name: str) -> int:
+    """libvirt's virDiskNameToIndex ('sda' -> 0, 'hdc' -> 2, 'sdaa' -> 26); -1 if invalid."""
+    for prefix in _PREFIXES:
+        if name.startswith(prefix):
+            rest = name[len(prefix):]
+            break
+    else:
+        return -1
+    m = re.match(r"^([a-z]+)(\d*)$", rest)
+    if not m:
+        return -1
+    idx = 0
+    for i, ch in enumerate(m.group(1)):
+        idx = (idx + (0 if i == 0 else 1)) * 26 + (ord(ch) - ord("a"))
+    return idx
+
+
+def assign_disk_address(disk: Element) -> None:
+    """Give an ide/scsi/sata/fdc disk without an address libvirt's default drive address."""
+    if disk.find("address") is not None:
+        return
+    tgt = disk.find("target")
+    if tgt is None:
+        return
+    bus = tgt.get("bus")
+    if bus not in ("scsi", "ide", "sata", "fdc"):
+        return
+    dev = tgt.get("dev", "")
+    idx = disk_name_to_index(dev)
+    if idx < 0:
+        raise make_error(c.VIR_ERR_XML_ERROR, f"Unknown disk name '{dev}' and no address specified",
+                         c.VIR_FROM_DOMAIN)
+    if bus == "scsi":
+        ctrl, bus_n, unit = idx // 7, 0, idx % 7
+    elif bus == "ide":
+        ctrl, bus_n, unit = idx // 4, (idx % 4) // 2, idx % 2
+    elif bus == "sata":
+        ctrl, bus_n, unit = idx // 6, 0, idx % 6
+    else:
+        ctrl, bus_n, unit = idx // 2, 0, idx % 2
+    addr = disk.makeelement("address", {"type": "drive", "controller": str(ctrl), "bus": str(bus_n),
+                                         "target": "0", "unit": str(unit)})
+    disk.append(addr)
+
+
+def _idx(ctrl: Element) -> int:
+    val = ctrl.get("index")
+    return -1 if val is None else int(val)
+
+
+def _insert(ordered: list[Element], ctrl: Element) -> None:
+    """virDomainControllerInsertPreAlloced's placement rule."""
+    insert_at = -1
+    new_idx = _idx(ctrl)
+    for pos in range(len(ordered) - 1, -1, -1):
+        cur = ordered[pos]
+        if cur.get("type") != ctrl.get("type"):
+            continue
+        if new_idx == -1:
+            insert_at = pos + 1
+            break
+        if _idx(cur) > new_idx:
+            insert_at = pos
+        elif insert_at == -1:
+            insert_at = pos + 1
+    if insert_at == -1:
+        ordered.append(ctrl)
+    else:
+        ordered.insert(insert_at, ctrl)
+
+
+def order_controllers(devices: Element) -> None:
+    """Reorder controllers as libvirt's parser inserts them; assign missing indexes."""
+    ctrls = devices.findall("controller")
+    ordered: list[Element] = []
+    for ctrl in ctrls:
+        idx = ctrl.get("index")
+        if idx is not None:
+            try:
+                if int(idx) < 0:
+                    raise ValueError
+            except ValueError:
+                raise make_error(c.VIR_ERR_XML_ERROR,
+                                 f"Invalid value for attribute 'index' in element 'controller': '{idx}'.",
+                                 c.VIR_FROM_DOMAIN) from None
+        _insert(ordered, ctrl)
+    for ctrl in ordered:
+        if ctrl.get("index") is None:
+            used = {_idx(o) for o in ordered if o.get("type") == ctrl.get("type")}
+            n = 0
+            while n in used:
+                n += 1
+            ctrl.set("index", str(n))
+    _replace(devices, ctrls, ordered)
+
+
+def _replace(devices: Element, old: list[Element], new: list[Element]) -> None:
+    if not old:
+        for ctrl in new:
+            devices.append(ctrl)
+        return
+    anchor = old[0]
+    marker = devices.makeelement("_marker", {})
+    anchor.addprevious(marker)
+    for ctrl in old:
+        devices.remove(ctrl)
+    for ctrl in new:
+        marker.addprevious(ctrl)
+    devices.remove(marker)
+
+
+def _maybe_add(devices: Element, ctype: str, idx: int) -> None:
+    for ctrl in devices.findall("controller"):
+        if ctrl.get("type") == ctype and _idx(ctrl) == idx:
+            return
+    ctrls = devices.findall("controller")
+    ordered = list(ctrls)
+    new = devices.makeelement("controller", {"type": ctype, "index": str(idx)})
+    _insert(ordered, new)
+    _replace(devices, ctrls, ordered)
+
+
+def add_implicit_controllers(devices: Element) -> None:
+    """Controllers libvirt adds for drive addresses, virtio channels and smartcards."""
+    for ctype, bus in (("scsi", "scsi"), ("fdc", "fdc"), ("ide", "ide"), ("sata", "sata")):
+        top = -1
+        for disk in devices.findall("disk"):
+            tgt = disk.find("target")
+            addr = disk.find("address")
+            if tgt is None or tgt.get("bus") != bus or addr is None or addr.get("type") != "drive":
+                continue
+            top = max(top, int(addr.get("controller", "0")))
+        for i in range(top + 1):
+            _maybe_add(devices, ctype, i)
+    for tag in ("channel", "console"):
+        for chr_ in devices.findall(tag):
+            tgt = chr_.find("target")
+            if tgt is None or tgt.get("type") != "virtio":
+                continue
+            addr = chr_.find("address")
+            idx = 0
+            if addr is not None and addr.get("type") == "virtio-serial":
+                idx = int(addr.get("controller", "0"))
+            _maybe_add(devices, "virtio-serial", idx)
+    for card in devices.findall("smartcard"):
+        addr = card.find("address")
+        idx = 0
+        if addr is not None and addr.get("type") == "ccid":
+            idx = int(addr.get("controller", "0"))
+        elif addr is None:
+            top = -1
+            for other in devices.findall("smartcard"):
+                oaddr = other.find("address")
+                if oaddr is not None and oaddr.get("type") == "ccid" and oaddr.get("controller", "0") == "0":
+                    top = max(top, int(oaddr.get("slot", "0")))
+            card.append(card.makeelement("address", {"type": "ccid", "controller": "0", "slot": str(top + 1)}))
+        _maybe_add(devices, "ccid", idx)

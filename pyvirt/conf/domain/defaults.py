@@ -1,0 +1,466 @@
+"""Post-parse processing: libvirt's validation and the defaults it fills in.
+
+Works in place on the parsed tree so the model stays a plain lxml tree.
+Behaviour follows libvirt 9.0's domain parser and post-parse callbacks as
+used by its test driver (generic defaults, no hypervisor-specific ones).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import uuid as uuidlib
+
+from ... import constants as c
+from ...errors import make_error
+from ..xmlutil import Element
+from .controllers import add_implicit_controllers, assign_disk_address, order_controllers
+from .units import scale_to_kib
+
+__all__ = ["post_parse", "check_uuid", "check_mac", "OS_TYPES", "VIRT_TYPES"]
+
+VIRT_TYPES = ("none", "qemu", "kqemu", "kvm", "xen", "lxc", "uml", "openvz", "test", "vmware",
+              "hyperv", "vbox", "phyp", "parallels", "bhyve", "vz", "hvf")
+OS_TYPES = ("hvm", "xen", "linux", "exe", "uml")
+LIFECYCLE = ("destroy", "restart", "rename-restart", "preserve", "coredump-destroy",
+             "coredump-restart")
+DISK_TYPES = ("block", "file", "dir", "network", "volume", "nvme", "vhostuser", "vhostvdpa")
+GRAPHICS_TYPES = ("sdl", "vnc", "rdp", "desktop", "spice", "egl-headless", "dbus")
+CLOCK_OFFSETS = ("utc", "localtime", "variable", "timezone", "absolute")
+
+_MAC_RE = re.compile(r"^[0-9a-fA-F]{1,2}(:[0-9a-fA-F]{1,2}){5}$")
+
+
+def _err(code: int, detail: str, domain: int = c.VIR_FROM_DOMAIN) -> Exception:
+    return make_error(code, detail, domain)
+
+
+def check_uuid(text: str) -> str:
+    """*text* as a canonical UUID; libvirt's error when malformed."""
+    hexonly = text.strip().replace("-", "").replace(" ", "")
+    if not re.fullmatch(r"[0-9a-fA-F]{32}", hexonly):
+        raise _err(c.VIR_ERR_INTERNAL_ERROR, "malformed uuid element")
+    return str(uuidlib.UUID(hexonly))
+
+
+def check_mac(text: str) -> str:
+    """*text* as libvirt's canonical MAC (lower case, two digits per byte)."""
+    if not _MAC_RE.match(text):
+        raise _err(c.VIR_ERR_XML_ERROR, f"unable to parse mac address '{text}'")
+    parts = [int(p, 16) for p in text.split(":")]
+    if parts[0] & 1:
+        raise _err(c.VIR_ERR_XML_ERROR, f"expected unicast mac address, found multicast '{text}'")
+    return ":".join(f"{p:02x}" for p in parts)
+
+
+def _child(parent: Element, tag: str, attrib: dict[str, str] | None = None, before: str | None = None) -> Element:
+    node = parent.makeelement(tag, attrib or {})
+    parent.append(node)
+    return node
+
+
+def _memory(root: Element) -> None:
+    for tag in ("maxMemory", "memory", "currentMemory"):
+        node = root.find(tag)
+        if node is None:
+            continue
+        kib = scale_to_kib(node.text, node.get("unit"), f"./{tag}[1]")
+        node.text = str(kib)
+        node.set("unit", "KiB")
+    numa_total = 0
+    for cell in root.findall("cpu/numa/cell"):
+        if cell.get("memory") is not None:
+            kib = scale_to_kib(cell.get("memory"), cell.get("unit"), "memory")
+            cell.set("memory", str(kib))
+            cell.set("unit", "KiB")
+            numa_total += kib
+    mem = root.find("memory")
+    hotplug = 0
+    for dimm in root.findall("devices/memory/target/size"):
+        kib = scale_to_kib(dimm.text, dimm.get("unit"), "size")
+        dimm.text = str(kib)
+        dimm.set("unit", "KiB")
+        hotplug += kib
+    total = int(mem.text) if mem is not None and mem.text else 0
+    if total == 0 and numa_total:
+        total = numa_total + hotplug
+    if total - hotplug <= 0 and not numa_total:
+        raise _err(c.VIR_ERR_XML_ERROR,
+                   "Memory size must be specified via <memory> or in the <numa> configuration")
+    if mem is None:
+        mem = root.makeelement("memory", {"unit": "KiB"})
+        root.append(mem)
+    mem.text = str(total)
+    cur = root.find("currentMemory")
+    if cur is None:
+        cur = root.makeelement("currentMemory", {"unit": "KiB"})
+        root.append(cur)
+    if int(cur.text or 0) == 0 or int(cur.text or 0) > total:
+        cur.text = str(total)
+    cur.attrib.clear()
+    cur.set("unit", "KiB")
+
+
+def _vcpu(root: Element) -> None:
+    node = root.find("vcpu")
+    if node is None:
+        node = root.makeelement("vcpu", {})
+        node.text = "1"
+        root.append(node)
+    text = (node.text or "").strip() or "1"
+    try:
+        count = int(text)
+    except ValueError:
+        raise _err(c.VIR_ERR_XML_ERROR, "maximum vcpus count must be an integer") from None
+    node.text = str(count)
+    if node.get("placement") is None:
+        node.set("placement", "auto" if root.find("numatune/memory[@placement='auto']") is not None
+                 else "static")
+    cur = node.get("current")
+    if cur is not None and int(cur) == count:
+        del node.attrib["current"]
+
+
+def _os(root: Element, virt_type: str, default_arch: str) -> None:
+    os_el = root.find("os")
+    type_el = os_el.find("type") if os_el is not None else None
+    if os_el is None or type_el is None or not (type_el.text or "").strip():
+        raise _err(c.VIR_ERR_XML_ERROR, "an os <type> must be specified")
+    ostype = type_el.text.strip()
+    if ostype not in OS_TYPES:
+        raise _err(c.VIR_ERR_CONFIG_UNSUPPORTED, f"unknown OS type '{ostype}'")
+    type_el.text = ostype
+    if type_el.get("arch") is None:
+        type_el.set("arch", default_arch)
+    loader = os_el.find("loader")
+    if loader is not None and (loader.text or "").strip() and loader.get("type") is None:
+        loader.set("type", "rom")
+
+
+def _lifecycle(root: Element) -> None:
+    for tag, default in (("on_poweroff", "destroy"), ("on_reboot", "restart"), ("on_crash", "destroy")):
+        node = root.find(tag)
+        if node is None:
+            node = root.makeelement(tag, {})
+            node.text = default
+            root.append(node)
+        value = (node.text or "").strip()
+        if value not in LIFECYCLE:
+            raise _err(c.VIR_ERR_CONFIG_UNSUPPORTED, f"unknown {tag} action: {value}")
+        node.text = value
+
+
+def _clock(root: Element) -> None:
+    clock = root.find("clock")
+    if clock is None:
+        clock = root.makeelement("clock", {"offset": "utc"})
+        root.append(clock)
+        return
+    offset = clock.get("offset", "utc")
+    if offset not in CLOCK_OFFSETS:
+        raise _err(c.VIR_ERR_CONFIG_UNSUPPORTED, f"unknown clock offset '{offset}'")
+    clock.set("offset", offset)
+
+
+def _graphics(dev: Element) -> None:
+    gtype = dev.get("type")
+    if gtype not in GRAPHICS_TYPES:
+        raise _err(c.VIR_ERR_XML_ERROR,
+                   f"Invalid value for attribute 'type' in element 'graphics': '{gtype}'.")
+    if gtype not in ("vnc", "spice", "rdp"):
+        return
+    listens = dev.findall("listen")
+    addr = dev.get("listen")
+    if not listens:
+        if gtype == "vnc" and dev.get("socket") is not None:
+            node = dev.makeelement("listen", {"type": "socket", "socket": dev.get("socket", "")})
+        else:
+            attrs = {"type": "address"}
+            if addr:
+                attrs["address"] = addr
+            node = dev.makeelement("listen", attrs)
+        dev.insert(0, node)
+        listens = [node]
+    first = listens[0]
+    if first.get("type") == "address" and first.get("address") and addr is None:
+        dev.set("listen", first.get("address", ""))
+    ltype = first.get("type")
+    port = dev.get("port")
+    autoport = dev.get("autoport")
+    if gtype == "vnc":
+        auto = port is None or port == "-1"
+        if autoport is not None:
+            auto = autoport == "yes"
+        if auto:
+            dev.set("port", "-1")
+            dev.set("autoport", "yes")
+        else:
+            dev.set("autoport", "no")
+        if ltype not in ("address", "network"):
+            dev.attrib.pop("port", None)
+            dev.attrib.pop("autoport", None)
+    elif gtype == "spice":
+        auto = autoport == "yes" or port == "-1"
+        if auto:
+            dev.set("autoport", "yes")
+            for attr in ("port", "tlsPort"):
+                dev.attrib.pop(attr, None)
+        elif ltype == "address" and port in (None, "0") and dev.get("tlsPort") in (None, "0"):
+            for attr in ("listen",):
+                dev.attrib.pop(attr, None)
+            for key in list(first.attrib):
+                del first.attrib[key]
+            first.set("type", "none")
+
+
+def _video(root: Element, dev: Element, first: bool, os_type: str, arch: str, virt: str) -> None:
+    model = dev.find("model")
+    if model is None:
+        model = dev.makeelement("model", {})
+        dev.insert(0, model)
+    vtype = model.get("type")
+    if vtype is None:
+        if os_type in ("xen", "linux"):
+            vtype = "xen"
+        elif arch.startswith("ppc64"):
+            vtype = "vga"
+        else:
+            vtype = "cirrus"
+        model.set("type", vtype)
+    if model.get("vram") is None and vtype in ("vga", "cirrus", "vmvga", "bochs", "xen", "qxl"):
+        ram = 16384
+        if vtype == "xen":
+            ram = 4096
+        elif vtype == "qxl":
+            ram = 65536
+        elif vtype != "bochs" and virt == "vbox":
+            ram = 8192
+        elif vtype != "bochs" and virt == "vmware":
+            ram = 4096
+        model.set("vram", str(ram))
+    if vtype == "qxl":
+        if model.get("ram") is None:
+            model.set("ram", "65536")
+        if model.get("vgamem") is None:
+            model.set("vgamem", "16384")
+    if model.get("heads") is None and vtype not in ("none",):
+        model.set("heads", "1")
+    if first and model.get("primary") is None and vtype != "none":
+        model.set("primary", "yes")
+
+
+def _chr_target_port(devs: list[Element]) -> None:
+    used = []
+    for dev in devs:
+        tgt = dev.find("target")
+        if tgt is not None and tgt.get("port") is not None:
+            used.append(int(tgt.get("port", "0")))
+    nxt = 0
+    for dev in devs:
+        tgt = dev.find("target")
+        if tgt is None:
+            tgt = dev.makeelement("target", {})
+            dev.append(tgt)
+        if tgt.get("port") is None:
+            while nxt in used:
+                nxt += 1
+            tgt.set("port", str(nxt))
+            used.append(nxt)
+
+
+def _consoles(root: Element, devices: Element, os_type: str) -> None:
+    serials = devices.findall("serial")
+    consoles = devices.findall("console")
+    if os_type != "hvm":
+        for i, con in enumerate(consoles):
+            tgt = con.find("target")
+            if tgt is None:
+                tgt = _child(con, "target")
+            if tgt.get("type") is None:
+                tgt.set("type", "xen" if os_type in ("xen", "linux") else "serial")
+            if tgt.get("port") is None:
+                tgt.set("port", str(i))
+        return
+    for con in consoles[1:]:
+        tgt = con.find("target")
+        if tgt is not None and tgt.get("type") == "serial":
+            raise _err(c.VIR_ERR_CONFIG_UNSUPPORTED, "Only the first console can be a serial port")
+    if consoles:
+        tgt = consoles[0].find("target")
+        ttype = tgt.get("type") if tgt is not None else None
+        if ttype in (None, "serial"):
+            if not serials:
+                ser = copy.deepcopy(consoles[0])
+                ser.tag = "serial"
+                stgt = ser.find("target")
+                if stgt is None:
+                    stgt = _child(ser, "target")
+                for key in list(stgt.attrib):
+                    del stgt.attrib[key]
+                stgt.set("port", "0")
+                devices.append(ser)
+                serials = [ser]
+            consoles[0].set("{urn:pyvirt}alias-of-serial", "1")
+    elif serials:
+        ttype = (serials[0].find("target").get("type") if serials[0].find("target") is not None else None)
+        if ttype in (None, "isa-serial", "spapr-vio-serial", "system-serial", "sclp-serial"):
+            stub = devices.makeelement("console", {"{urn:pyvirt}alias-of-serial": "1"})
+            devices.append(stub)
+    _chr_target_port(serials)
+    _chr_target_port(devices.findall("parallel"))
+
+
+def _disks(devices: Element) -> None:
+    seen: dict[str, Element] = {}
+    for disk in devices.findall("disk"):
+        dtype = disk.get("type", "file")
+        if dtype not in DISK_TYPES:
+            raise _err(c.VIR_ERR_XML_ERROR,
+                       f"Invalid value for attribute 'type' in element 'disk': '{dtype}'.")
+        disk.set("type", dtype)
+        if disk.get("device") is None:
+            disk.set("device", "disk")
+        tgt = disk.find("target")
+        src = disk.find("source")
+        path = None
+        if src is not None:
+            path = src.get("file") or src.get("dev") or src.get("dir") or src.get("name")
+        if tgt is None or not tgt.get("dev"):
+            if path:
+                raise make_error(c.VIR_ERR_NO_TARGET, path, c.VIR_FROM_DOMAIN)
+            raise make_error(c.VIR_ERR_NO_TARGET, None, c.VIR_FROM_DOMAIN)
+        dev = tgt.get("dev", "")
+        if dev in seen:
+            other = seen[dev].find("source")
+            opath = None if other is None else (other.get("file") or other.get("dev") or other.get("dir")
+                                                 or other.get("name"))
+            raise _err(c.VIR_ERR_XML_ERROR,
+                       f"target '{dev}' duplicated for disk sources '{opath or '<null>'}' and "
+                       f"'{path or '<null>'}'")
+        seen[dev] = disk
+        if tgt.get("bus") is None:
+            bus = _default_bus(dev, disk.get("device", "disk"))
+            if bus:
+                tgt.set("bus", bus)
+
+
+def _default_bus(dev: str, device: str) -> str | None:
+    if dev.startswith("hd"):
+        return "ide"
+    if dev.startswith("sd"):
+        return "scsi"
+    if dev.startswith("vd"):
+        return "virtio"
+    if dev.startswith("xvd"):
+        return "xen"
+    if dev.startswith("ubd"):
+        return "uml"
+    if dev.startswith("fd"):
+        return "fdc"
+    return None
+
+
+def _interfaces(devices: Element) -> None:
+    for net in devices.findall("interface"):
+        mac = net.find("mac")
+        if mac is not None and mac.get("address") is not None:
+            mac.set("address", check_mac(mac.get("address", "")))
+        else:
+            if mac is None:
+                mac = net.makeelement("mac", {})
+                net.insert(0, mac)
+            mac.set("address", generate_mac())
+
+
+def _hostdevs(devices: Element) -> None:
+    for dev in devices.findall("hostdev"):
+        if dev.get("mode", "subsystem") == "subsystem":
+            dev.set("mode", "subsystem")
+            if dev.get("managed") is None:
+                dev.set("managed", "no")
+
+
+_BOOT_HOLDERS = ("disk", "interface", "hostdev", "redirdev", "filesystem")
+
+
+def _boot(root: Element, devices: Element, os_type: str) -> None:
+    if os_type != "hvm":
+        return
+    os_boot = root.findall("os/boot")
+    per_device = [b for tag in _BOOT_HOLDERS for d in devices.findall(tag) for b in d.findall("boot")]
+    if os_boot and per_device:
+        raise _err(c.VIR_ERR_CONFIG_UNSUPPORTED,
+                   "per-device boot elements cannot be used together with os/boot elements")
+    if not os_boot and not per_device:
+        os_el = root.find("os")
+        os_el.append(os_el.makeelement("boot", {"dev": "hd"}))  # type: ignore[union-attr]
+
+
+def generate_mac() -> str:
+    """A random MAC in libvirt's default 52:54:00 prefix."""
+    import os
+    tail = os.urandom(3)
+    return "52:54:00:" + ":".join(f"{b:02x}" for b in tail)
+
+
+def _drop_foreign(root: Element) -> None:
+    for node in list(root):
+        if isinstance(node.tag, str) and node.tag.startswith("{"):
+            root.remove(node)
+        elif not isinstance(node.tag, str):
+            root.remove(node)
+
+
+def post_parse(root: Element, default_arch: str = "i686") -> None:
+    """Validate *root* (a ``<domain>``) and fill libvirt's defaults in place."""
+    virt = root.get("type")
+    if virt is None:
+        raise make_error(c.VIR_ERR_INTERNAL_ERROR, "missing domain type attribute", c.VIR_FROM_DOMAIN)
+    if virt not in VIRT_TYPES:
+        raise _err(c.VIR_ERR_CONFIG_UNSUPPORTED, f"invalid domain type {virt}")
+    for key in list(root.attrib):
+        if key not in ("type",):
+            del root.attrib[key]
+    _drop_foreign(root)
+    name = root.find("name")
+    if name is None or not (name.text or "").strip():
+        raise make_error(c.VIR_ERR_NO_NAME, None, c.VIR_FROM_DOMAIN)
+    if "/" in (name.text or ""):
+        raise _err(c.VIR_ERR_XML_ERROR, f"name {name.text} cannot contain '/'")
+    uuid_el = root.find("uuid")
+    if uuid_el is None:
+        uuid_el = root.makeelement("uuid", {})
+        uuid_el.text = str(uuidlib.uuid4())
+        name.addnext(uuid_el)
+    else:
+        uuid_el.text = check_uuid(uuid_el.text or "")
+    _os(root, virt, default_arch)
+    _memory(root)
+    _vcpu(root)
+    _clock(root)
+    _lifecycle(root)
+    devices = root.find("devices")
+    if devices is None:
+        devices = root.makeelement("devices", {})
+        root.append(devices)
+    os_type = root.findtext("os/type") or "hvm"
+    arch = root.find("os/type").get("arch", default_arch)  # type: ignore[union-attr]
+    _disks(devices)
+    _interfaces(devices)
+    _hostdevs(devices)
+    _boot(root, devices, os_type)
+    order_controllers(devices)
+    for disk in devices.findall("disk"):
+        assign_disk_address(disk)
+    for gfx in devices.findall("graphics"):
+        _graphics(gfx)
+    if devices.find("graphics") is not None and devices.find("video") is None:
+        _child(devices, "video")
+    for i, vid in enumerate(devices.findall("video")):
+        _video(root, vid, i == 0, os_type, arch, virt)
+    _consoles(root, devices, os_type)
+    add_implicit_controllers(devices)
+    for node in root.iter():
+        if isinstance(node.tag, str) and node.tag != "metadata" and len(node):
+            if node.text is not None and not node.text.strip():
+                node.text = None

@@ -1,0 +1,322 @@
+"""The domain definition: an lxml tree with typed properties over it."""
+
+from __future__ import annotations
+
+import copy
+import uuid as uuidlib
+from typing import Iterator
+
+from lxml import etree
+
+from ... import constants as c
+from ...errors import make_error
+from ..xmlutil import Element, parse_xml
+from . import defaults
+from .devices import (DEVICE_TAGS, ChrDef, ControllerDef, DeviceDef, DiskDef, FilesystemDef,
+                      GraphicsDef, HostdevDef, InputDef, InterfaceDef, SoundDef, VideoDef, wrap_device)
+from .format import canonical_copy, serialize
+from .props import XmlProp, find_or_make, get_text, set_text
+
+__all__ = ["DomainDef", "parse_device"]
+
+_ALIAS_MARK = "{urn:pyvirt}alias-of-serial"
+
+
+def parse_device(xml: str) -> Element:
+    """Parse one device element (``<disk>``, ``<interface>``...) for attach/detach."""
+    elem = parse_xml(xml, what="device_definition", domain=c.VIR_FROM_DOMAIN)
+    if elem.tag not in DEVICE_TAGS:
+        raise make_error(c.VIR_ERR_XML_ERROR, f"unknown device type '{elem.tag}'", c.VIR_FROM_DOMAIN)
+    for node in elem.iter():
+        if isinstance(node.tag, str) and len(node) and node.text is not None and not node.text.strip():
+            node.text = None
+    return elem
+
+
+class DomainDef:
+    """A libvirt ``<domain>`` definition.
+
+    ``xml`` is the lxml root and the source of truth: unknown elements
+    survive; properties read and write it; :meth:`to_xml` writes it in
+    libvirt's canonical order.
+    """
+
+    def __init__(self, root: Element) -> None:
+        self.xml = root
+
+    # --- construction -------------------------------------------------
+    @classmethod
+    def parse(cls, text: str | bytes, default_arch: str = "i686") -> "DomainDef":
+        """Parse and validate *text*, filling libvirt's defaults."""
+        root = parse_xml(text, root="domain", what="domain_definition")
+        defaults.post_parse(root, default_arch=default_arch)
+        return cls(root)
+
+    def copy(self) -> "DomainDef":
+        """A deep copy."""
+        return DomainDef(copy.deepcopy(self.xml))
+
+    # --- identity -----------------------------------------------------
+    name = XmlProp[str]("name", doc="The domain name.")
+    type = XmlProp[str](".", "type", doc="Virtualization type: test, kvm, qemu...")
+
+    @property
+    def uuid(self) -> str:
+        """Canonical 36-character UUID."""
+        return self.xml.findtext("uuid") or ""
+
+    @uuid.setter
+    def uuid(self, value: str) -> None:
+        set_text(self.xml, "uuid", defaults.check_uuid(value))
+
+    @property
+    def uuid_bytes(self) -> bytes:
+        return uuidlib.UUID(self.uuid).bytes
+
+    @property
+    def title(self) -> str | None:
+        return get_text(self.xml, "title")
+
+    @title.setter
+    def title(self, value: str | None) -> None:
+        set_text(self.xml, "title", value)
+
+    @property
+    def description(self) -> str | None:
+        return get_text(self.xml, "description")
+
+    @description.setter
+    def description(self, value: str | None) -> None:
+        set_text(self.xml, "description", value)
+
+    # --- resources ----------------------------------------------------
+    @property
+    def memory(self) -> int:
+        """Maximum memory in KiB."""
+        return int(self.xml.findtext("memory") or 0)
+
+    @memory.setter
+    def memory(self, kib: int) -> None:
+        node = find_or_make(self.xml, "memory")
+        node.text = str(int(kib))
+        node.set("unit", "KiB")
+
+    @property
+    def current_memory(self) -> int:
+        """Current (balloon) memory in KiB."""
+        return int(self.xml.findtext("currentMemory") or self.memory)
+
+    @current_memory.setter
+    def current_memory(self, kib: int) -> None:
+        node = find_or_make(self.xml, "currentMemory")
+        node.text = str(int(kib))
+        node.set("unit", "KiB")
+
+    @property
+    def max_vcpus(self) -> int:
+        return int(self.xml.findtext("vcpu") or 1)
+
+    @max_vcpus.setter
+    def max_vcpus(self, count: int) -> None:
+        node = find_or_make(self.xml, "vcpu")
+        cur = self.vcpus
+        node.text = str(int(count))
+        node.set("placement", node.get("placement", "static"))
+        self.vcpus = min(cur, int(count))
+
+    @property
+    def vcpus(self) -> int:
+        node = self.xml.find("vcpu")
+        if node is None:
+            return 1
+        return int(node.get("current") or node.text or 1)
+
+    @vcpus.setter
+    def vcpus(self, count: int) -> None:
+        node = find_or_make(self.xml, "vcpu")
+        if int(count) == int(node.text or 1):
+            node.attrib.pop("current", None)
+        else:
+            node.set("current", str(int(count)))
+
+    # --- os and lifecycle --------------------------------------------
+    os_type = XmlProp[str]("os/type")
+    os_arch = XmlProp[str]("os/type", "arch")
+    os_machine = XmlProp[str]("os/type", "machine")
+    on_poweroff = XmlProp[str]("on_poweroff")
+    on_reboot = XmlProp[str]("on_reboot")
+    on_crash = XmlProp[str]("on_crash")
+    emulator = XmlProp[str]("devices/emulator")
+
+    @property
+    def boot_devs(self) -> list[str]:
+        return [b.get("dev", "") for b in self.xml.findall("os/boot")]
+
+    # --- devices -------------------------------------------------------
+    @property
+    def devices_elem(self) -> Element:
+        return find_or_make(self.xml, "devices")
+
+    def _devs(self, tag: str) -> list[Element]:
+        return [d for d in self.devices_elem.findall(tag) if d.get(_ALIAS_MARK) is None]
+
+    @property
+    def disks(self) -> list[DiskDef]:
+        return [DiskDef(e) for e in self._devs("disk")]
+
+    @property
+    def interfaces(self) -> list[InterfaceDef]:
+        return [InterfaceDef(e) for e in self._devs("interface")]
+
+    @property
+    def graphics(self) -> list[GraphicsDef]:
+        return [GraphicsDef(e) for e in self._devs("graphics")]
+
+    @property
+    def serials(self) -> list[ChrDef]:
+        return [ChrDef(e) for e in self._devs("serial")]
+
+    @property
+    def consoles(self) -> list[ChrDef]:
+        """Consoles; the first may be an alias of the first serial port (as libvirt shows it)."""
+        out = []
+        for e in self.devices_elem.findall("console"):
+            out.append(ChrDef(self._console_view(e) if e.get(_ALIAS_MARK) else e))
+        return out
+
+    @property
+    def channels(self) -> list[ChrDef]:
+        return [ChrDef(e) for e in self._devs("channel")]
+
+    @property
+    def parallels(self) -> list[ChrDef]:
+        return [ChrDef(e) for e in self._devs("parallel")]
+
+    @property
+    def controllers(self) -> list[ControllerDef]:
+        return [ControllerDef(e) for e in self._devs("controller")]
+
+    @property
+    def videos(self) -> list[VideoDef]:
+        return [VideoDef(e) for e in self._devs("video")]
+
+    @property
+    def hostdevs(self) -> list[HostdevDef]:
+        return [HostdevDef(e) for e in self._devs("hostdev")]
+
+    @property
+    def inputs(self) -> list[InputDef]:
+        return [InputDef(e) for e in self._devs("input")]
+
+    @property
+    def sounds(self) -> list[SoundDef]:
+        return [SoundDef(e) for e in self._devs("sound")]
+
+    @property
+    def filesystems(self) -> list[FilesystemDef]:
+        return [FilesystemDef(e) for e in self._devs("filesystem")]
+
+    def devices(self) -> Iterator[DeviceDef]:
+        """Every device, in libvirt's order."""
+        for tag in DEVICE_TAGS:
+            for e in self._devs(tag):
+                yield wrap_device(e)
+
+    # --- metadata --------------------------------------------------------
+    def metadata(self, type_: int = c.VIR_DOMAIN_METADATA_ELEMENT, uri: str | None = None) -> str:
+        """libvirt's virDomainGetMetadata: title, description or a namespaced element."""
+        from .metadata import get_metadata
+        return get_metadata(self, type_, uri)
+
+    def set_metadata(self, type_: int, value: str | None, key: str | None = None,
+                     uri: str | None = None) -> None:
+        """libvirt's virDomainSetMetadata (None or empty removes)."""
+        from .metadata import set_metadata
+        set_metadata(self, type_, value, key, uri)
+
+    # --- device changes ------------------------------------------------
+    def attach_device(self, xml: str | Element) -> DeviceDef:
+        from .hotplug import attach
+        return attach(self, xml)
+
+    def detach_device(self, xml: str | Element) -> DeviceDef:
+        from .hotplug import detach
+        return detach(self, xml)
+
+    def update_device(self, xml: str | Element) -> DeviceDef:
+        from .hotplug import update
+        return update(self, xml)
+
+    def assign_ifnames(self, prefix: str = "testnet") -> None:
+        """Give interfaces without ``<target dev>`` the first free PREFIXn name (test driver hook)."""
+        used = {i.target_dev for i in self.interfaces if i.target_dev}
+        n = 0
+        for iface in self.interfaces:
+            if iface.target_dev:
+                continue
+            while f"{prefix}{n}" in used:
+                n += 1
+            name = f"{prefix}{n}"
+            used.add(name)
+            node = iface.xml.find("target")
+            if node is None:
+                node = iface.xml.makeelement("target", {})
+                iface.xml.append(node)
+            node.set("dev", name)
+
+    # --- output ----------------------------------------------------------
+    def _console_view(self, console: Element) -> Element:
+        """The first console shown as libvirt shows an alias of serial 0."""
+        serials = self._devs("serial")
+        if not serials:
+            return console
+        view = copy.deepcopy(serials[0])
+        view.tag = "console"
+        tgt = view.find("target")
+        port = tgt.get("port", "0") if tgt is not None else "0"
+        if tgt is not None:
+            view.remove(tgt)
+        new_tgt = view.makeelement("target", {"type": "serial", "port": port})
+        addr = view.find("address")
+        if addr is not None:
+            addr.addprevious(new_tgt)
+        else:
+            view.append(new_tgt)
+        return view
+
+    def to_xml(self, *, id: int | None = None, inactive: bool = False, secure: bool = False,  # noqa: A002
+               migratable: bool = False, update_cpu: bool = False) -> str:
+        """The domain as libvirt formats it (``virsh dumpxml``)."""
+        root = copy.deepcopy(self.xml)
+        dev = root.find("devices")
+        if dev is not None:
+            for con in dev.findall("console"):
+                if con.get(_ALIAS_MARK):
+                    con.addprevious(self._console_view(con))
+                    dev.remove(con)
+        if id is not None and not inactive:
+            root.set("id", str(id))
+        if not secure:
+            for gfx in root.iterfind("devices/graphics"):
+                gfx.attrib.pop("passwd", None)
+        if inactive or migratable:
+            _strip_live(root, inactive)
+        out = canonical_copy(root)
+        etree.cleanup_namespaces(out)
+        return serialize(out)
+
+    def __str__(self) -> str:
+        return self.to_xml()
+
+
+def _strip_live(root: Element, inactive: bool) -> None:
+    for gfx in root.iterfind("devices/graphics"):
+        if gfx.get("autoport") == "yes":
+            for attr in ("port", "tlsPort", "websocket"):
+                if gfx.get(attr) not in (None, "-1"):
+                    del gfx.attrib[attr]
+    if inactive:
+        for node in list(root.iterfind("devices/*/alias")):
+            name = node.get("name", "")
+            if not name.startswith("ua-"):
+                node.getparent().remove(node)
