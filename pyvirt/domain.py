@@ -418,7 +418,7 @@ class Domain:
         return 0
 
     def block_stats(self, path: str) -> tuple[int, int, int, int, int]:
-        return tuple(self._drv.domain_block_stats(self._ref, path))  # type: ignore[return-value]
+        return tuple(self._drv.domain_block_stats(self._ref, path))
 
     def block_stats_flags(self, path: str, flags: int = 0) -> dict[str, int]:
         return self._drv.domain_block_stats_flags(self._ref, path, flags)
@@ -427,7 +427,7 @@ class Domain:
         return BlockInfo._make(self._drv.domain_get_block_info(self._ref, path, flags))
 
     def interface_stats(self, path: str) -> tuple[int, int, int, int, int, int, int, int]:
-        return tuple(self._drv.domain_interface_stats(self._ref, path))  # type: ignore[return-value]
+        return tuple(self._drv.domain_interface_stats(self._ref, path))
 
     def interface_addresses(self, source: int, flags: int = 0) -> dict[str, dict[str, Any]]:
         return self._drv.domain_interface_addresses(self._ref, source, flags)

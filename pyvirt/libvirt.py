@@ -251,7 +251,7 @@ class virConnect(_Connection):  # noqa: N801
 
     def getInfo(self) -> list[Any]:  # noqa: N802
         """Host facts with memory in MiB, as libvirt-python returns them."""
-        info = list(self.get_info())
+        info: list[Any] = list(self.get_info())
         info[1] = info[1] >> 10
         return info
 

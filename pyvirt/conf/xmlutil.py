@@ -66,7 +66,8 @@ def _tag_name(elem: Element) -> str:
 
 
 def _syntax_error(exc: etree.XMLSyntaxError, data: bytes, what: str, domain: int) -> Exception:
-    entry = exc.error_log[0] if len(exc.error_log) else None
+    entries = list(exc.error_log)  # type: ignore[call-overload]
+    entry = entries[0] if entries else None
     line = entry.line if entry is not None else (exc.lineno or 1)
     column = entry.column if entry is not None else 1
     msg = entry.message if entry is not None else str(exc)
@@ -137,7 +138,7 @@ def format_xml(elem: Element, indent: int = 0) -> str:
 def new_element(tag: str, attrib: dict[str, str] | None = None, text: str | None = None,
                 nsmap: dict[str | None, str] | None = None) -> Element:
     """A new element with optional attributes and text."""
-    elem = etree.Element(tag, nsmap=nsmap)
+    elem = etree.Element(tag, nsmap=nsmap)  # type: ignore[arg-type]
     for key, value in (attrib or {}).items():
         elem.set(key, value)
     if text is not None:
