@@ -199,6 +199,8 @@ def _graphics(dev: Element) -> None:
         if ltype not in ("address", "network"):
             dev.attrib.pop("port", None)
             dev.attrib.pop("autoport", None)
+        if ltype == "socket" and first.get("socket"):
+            dev.set("socket", first.get("socket", ""))
     elif gtype == "spice":
         auto = autoport == "yes" or port == "-1"
         if auto:
@@ -238,11 +240,8 @@ def _video(root: Element, dev: Element, first: bool, os_type: str, arch: str, vi
         elif vtype != "bochs" and virt == "vmware":
             ram = 4096
         model.set("vram", str(ram))
-    if vtype == "qxl":
-        if model.get("ram") is None:
-            model.set("ram", "65536")
-        if model.get("vgamem") is None:
-            model.set("vgamem", "16384")
+    if vtype == "qxl" and model.get("ram") is None:
+        model.set("ram", "65536")
     if model.get("heads") is None and vtype not in ("none",):
         model.set("heads", "1")
     if first and model.get("primary") is None and vtype != "none":
@@ -277,10 +276,14 @@ def _consoles(root: Element, devices: Element, os_type: str) -> None:
             if tgt is None:
                 tgt = _child(con, "target")
             if tgt.get("type") is None:
-                tgt.set("type", "xen" if os_type in ("xen", "linux") else "serial")
+                tgt.set("type", "serial")
             if tgt.get("port") is None:
                 tgt.set("port", str(i))
         return
+    for i, con in enumerate(consoles):
+        tgt = con.find("target")
+        if tgt is not None and tgt.get("type") not in (None, "serial") and tgt.get("port") is None:
+            tgt.set("port", str(i))
     for con in consoles[1:]:
         tgt = con.find("target")
         if tgt is not None and tgt.get("type") == "serial":
@@ -338,6 +341,8 @@ def _disks(devices: Element) -> None:
                        f"target '{dev}' duplicated for disk sources '{opath or '<null>'}' and "
                        f"'{path or '<null>'}'")
         seen[dev] = disk
+        if disk.get("device") in ("cdrom",) and disk.find("readonly") is None:
+            disk.append(disk.makeelement("readonly", {}))
         if tgt.get("bus") is None:
             bus = _default_bus(dev, disk.get("device", "disk"))
             if bus:
@@ -396,6 +401,77 @@ def _boot(root: Element, devices: Element, os_type: str) -> None:
         os_el.append(os_el.makeelement("boot", {"dev": "hd"}))  # type: ignore[union-attr]
 
 
+def _misc(root: Element, devices: Element) -> None:
+    hyperv = root.find("features/hyperv")
+    if hyperv is not None and hyperv.get("mode") is None:
+        hyperv.set("mode", "custom")
+    for fs in devices.findall("filesystem"):
+        if fs.get("type", "mount") == "mount" and fs.get("accessmode") is None:
+            fs.set("accessmode", "passthrough")
+    for tag in ("channel", "serial", "console", "parallel"):
+        for chr_ in devices.findall(tag):
+            src = chr_.find("source")
+            if (chr_.get("type") == "unix" and src is not None and src.get("path") is None
+                    and not len(src)):
+                chr_.remove(src)
+
+
+def _cpu(root: Element) -> None:
+    cpu = root.find("cpu")
+    if cpu is None:
+        return
+    if not len(cpu) and not cpu.attrib:
+        root.remove(cpu)
+        return
+    mode = cpu.get("mode")
+    model = cpu.find("model")
+    if mode is None:
+        mode = "custom"
+        if model is not None:
+            cpu.set("mode", mode)
+    for i, cell in enumerate(cpu.findall("numa/cell")):
+        if cell.get("id") is None:
+            cell.set("id", str(i))
+    if mode == "custom" and model is not None and cpu.get("match") is None:
+        cpu.set("match", "exact")
+    if model is not None and model.get("fallback") is None and (mode == "custom" or (model.text or "").strip()):
+        model.set("fallback", "allow")
+
+
+def _hex(value: str | None, width: int) -> str:
+    num = int(value, 0) if value else 0
+    return f"0x{num:0{width}x}"
+
+
+def _address(node: Element) -> None:
+    atype = node.get("type")
+    parent = node.getparent()
+    if atype is None and parent is not None and parent.tag == "source":
+        atype = "pci" if node.get("slot") is not None else None
+        if atype == "pci":
+            for attr, width in (("domain", 4), ("bus", 2), ("slot", 2), ("function", 1)):
+                node.set(attr, _hex(node.get(attr), width))
+        return
+    if atype == "pci" and any(node.get(a) is not None for a in ("domain", "bus", "slot", "function")):
+        for attr, width in (("domain", 4), ("bus", 2), ("slot", 2), ("function", 1)):
+            node.set(attr, _hex(node.get(attr), width))
+        zpci = node.find("zpci")
+        if zpci is not None:
+            if zpci.get("uid") is not None:
+                zpci.set("uid", _hex(zpci.get("uid"), 4))
+            if zpci.get("fid") is not None:
+                zpci.set("fid", _hex(zpci.get("fid"), 8))
+    elif atype == "drive":
+        for attr in ("controller", "bus", "target", "unit"):
+            node.set(attr, str(int(node.get(attr) or "0")))
+    elif atype == "ccw" and node.get("devno") is not None:
+        node.set("cssid", _hex(node.get("cssid"), 1))
+        node.set("ssid", _hex(node.get("ssid"), 1))
+        node.set("devno", _hex(node.get("devno"), 4))
+    elif atype == "spapr-vio" and node.get("reg") is not None:
+        node.set("reg", _hex(node.get("reg"), 8))
+
+
 def generate_mac() -> str:
     """A random MAC in libvirt's default 52:54:00 prefix."""
     import os
@@ -449,6 +525,10 @@ def post_parse(root: Element, default_arch: str = "i686") -> None:
     _interfaces(devices)
     _hostdevs(devices)
     _boot(root, devices, os_type)
+    _cpu(root)
+    _misc(root, devices)
+    for node in root.iter("address"):
+        _address(node)
     order_controllers(devices)
     for disk in devices.findall("disk"):
         assign_disk_address(disk)

@@ -115,7 +115,10 @@ def _write(elem: Element, indent: int, out: list[str]) -> None:
     kids = [ch for ch in elem if isinstance(ch.tag, str)]
     if not kids:
         text = elem.text
-        if text and text.strip():
+        if name in ("devices", "redirdev"):
+            out.append(f"{pad}<{name}{attrs}>")
+            out.append(f"{pad}</{name}>")
+        elif text and text.strip():
             out.append(f"{pad}<{name}{attrs}>{escape_attr(text)}</{name}>")
         else:
             out.append(f"{pad}<{name}{attrs}/>")
