@@ -1,0 +1,211 @@
+"""One connected client: frame I/O, request limits, keepalive, event delivery.
+
+Reading and writing happen on the daemon's asyncio loop; calls run on the
+server's worker pool. Writes are whole frames from the loop thread only, so
+frames never interleave. Driver calls started before a disconnect finish; their
+replies are dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import struct
+import threading
+from typing import TYPE_CHECKING, Any
+
+from ..identity import Identity
+from .listeners import Service
+
+if TYPE_CHECKING:
+    from .server import Server
+
+__all__ = ["Client", "Header", "HEADER", "pack_frame", "MESSAGE_MAX"]
+
+log = logging.getLogger("pyvirt.daemon")
+
+HEADER = struct.Struct(">IIiiIi")  # prog, vers, proc, type, serial, status
+MESSAGE_MAX = 33554432  # VIR_NET_MESSAGE_MAX: largest len - 4
+
+# virNetMessageType / virNetMessageStatus
+CALL, REPLY, MESSAGE, STREAM, CALL_WITH_FDS, REPLY_WITH_FDS, STREAM_HOLE = range(7)
+OK, ERROR, CONTINUE = range(3)
+
+KEEPALIVE_PROGRAM = 0x6B656570
+KEEPALIVE_PING = 1
+KEEPALIVE_PONG = 2
+
+
+class Header:
+    """A decoded packet header."""
+
+    __slots__ = ("prog", "vers", "proc", "type", "serial", "status")
+
+    def __init__(self, prog: int, vers: int, proc: int, type: int, serial: int, status: int) -> None:
+        self.prog, self.vers, self.proc = prog, vers, proc
+        self.type, self.serial, self.status = type, serial, status
+
+    def __repr__(self) -> str:
+        return (f"Header(prog={self.prog:#x}, vers={self.vers}, proc={self.proc}, type={self.type}, "
+                f"serial={self.serial}, status={self.status})")
+
+
+def pack_frame(prog: int, vers: int, proc: int, type_: int, serial: int, status: int,
+               payload: bytes = b"") -> bytes:
+    """A whole packet: length word, header, payload."""
+    return struct.pack(">I", 28 + len(payload)) + HEADER.pack(prog, vers, proc, type_, serial, status) + payload
+
+
+class Client:
+    """Server-side state of one client connection."""
+
+    def __init__(self, server: "Server", service: Service, reader: asyncio.StreamReader,
+                 writer: asyncio.StreamWriter, identity: Identity, client_id: int) -> None:
+        self.server = server
+        self.service = service
+        self.reader = reader
+        self.writer = writer
+        self.identity = identity
+        self.id = client_id
+        self.read_only = service.read_only
+        self.authenticated = service.auth == 0
+        self.closed = False
+        self.lock = threading.Lock()  # guards driver and the callback tables (worker threads)
+        self.driver: Any = None  # the hypervisor connection after CONNECT_OPEN
+        self.callbacks: dict[int, tuple[str, int, int]] = {}  # client cb id -> (family, event, driver sub id)
+        self.legacy_callbacks: dict[tuple[str, int], int] = {}  # (family, event) -> driver sub id
+        self.keepalive_wanted = False
+        self.close_callback = False
+        self._requests = asyncio.Semaphore(max(1, server.config.max_client_requests))
+        self._pending = 0
+        self._idle_done = asyncio.Event()
+        self._idle_done.set()
+        self._last_rx = asyncio.get_running_loop().time()
+        self._ka_task: asyncio.Task[None] | None = None
+        self._ka_unanswered = 0
+
+    # --- sending -------------------------------------------------------------
+    def send(self, frame: bytes) -> None:
+        """Queue *frame* from the loop thread."""
+        if not self.closed and not self.writer.is_closing():
+            self.writer.write(frame)
+
+    def send_threadsafe(self, frame: bytes) -> None:
+        """Queue *frame* from any thread (events, replies from workers)."""
+        try:
+            self.server.loop.call_soon_threadsafe(self.send, frame)
+        except RuntimeError:  # loop already closed: the daemon is stopping
+            pass
+
+    # --- the read loop ----------------------------------------------------------
+    async def run(self) -> None:
+        """Read frames until EOF, a framing error or shutdown."""
+        try:
+            while not self.closed:
+                await self._requests.acquire()
+                frame = await self._read_frame()
+                if frame is None:
+                    self._requests.release()
+                    break
+                self._last_rx = self.server.loop.time()
+                self._ka_unanswered = 0
+                hdr, payload = frame
+                if not self._handle(hdr, payload):
+                    self._requests.release()
+        except (ConnectionError, asyncio.IncompleteReadError, OSError):
+            pass
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # never let one client take the daemon down
+            log.exception("client %d: unexpected error", self.id)
+        finally:
+            await self.close()
+
+    async def _read_frame(self) -> tuple[Header, bytes] | None:
+        try:
+            head = await self.reader.readexactly(4)
+        except asyncio.IncompleteReadError:
+            return None
+        (length,) = struct.unpack(">I", head)
+        if length < 4 + HEADER.size or length - 4 > MESSAGE_MAX:
+            log.info("client %d: bad packet length %d, closing", self.id, length)
+            return None
+        body = await self.reader.readexactly(length - 4)
+        hdr = Header(*HEADER.unpack_from(body))
+        return hdr, body[HEADER.size:]
+
+    def _handle(self, hdr: Header, payload: bytes) -> bool:
+        """Route one frame. Returns True when a worker owns the request slot."""
+        if hdr.prog == KEEPALIVE_PROGRAM:
+            if hdr.type == MESSAGE and hdr.proc == KEEPALIVE_PING:
+                self.send(pack_frame(KEEPALIVE_PROGRAM, 1, KEEPALIVE_PONG, MESSAGE, 0, OK))
+            return False  # a PONG (or anything else) just proves the peer is alive
+        if hdr.type not in (CALL, CALL_WITH_FDS):
+            return False  # stray replies, messages, stream data: dropped like libvirtd does
+        self._pending += 1
+        self._idle_done.clear()
+        self.server.submit(self, hdr, payload)
+        return True
+
+    def request_done(self) -> None:
+        """Called on the loop when a worker finished a call of this client."""
+        self._pending -= 1
+        if self._pending == 0:
+            self._idle_done.set()
+        self._requests.release()
+
+    # --- keepalive ----------------------------------------------------------------
+    def start_keepalive(self) -> None:
+        """Begin sending PINGs (after the client asked for PROGRAM_KEEPALIVE); loop thread."""
+        interval = self.server.config.keepalive_interval
+        if self._ka_task is None and interval > 0 and not self.closed:
+            self._ka_task = asyncio.ensure_future(self._keepalive(interval, self.server.config.keepalive_count))
+
+    async def _keepalive(self, interval: int, count: int) -> None:
+        loop = self.server.loop
+        while not self.closed:
+            await asyncio.sleep(interval)
+            if loop.time() - self._last_rx < interval:
+                continue
+            if count and self._ka_unanswered >= count:
+                log.info("client %d: keepalive timeout, closing", self.id)
+                await self.close()
+                return
+            self._ka_unanswered += 1
+            self.send(pack_frame(KEEPALIVE_PROGRAM, 1, KEEPALIVE_PING, MESSAGE, 0, OK))
+
+    # --- teardown -----------------------------------------------------------------
+    async def close(self) -> None:
+        """Disconnect; running calls finish on their workers, then the hypervisor connection closes."""
+        if self.closed:
+            return
+        self.closed = True
+        if self._ka_task is not None and self._ka_task is not asyncio.current_task():
+            self._ka_task.cancel()
+        try:
+            self.writer.close()
+        except Exception:
+            pass
+        self.server.client_gone(self)
+        await self._idle_done.wait()
+        await self.server.loop.run_in_executor(self.server.executor, self.release_driver)
+
+    def release_driver(self) -> None:
+        """Deregister events and close the hypervisor connection (worker thread)."""
+        with self.lock:
+            driver, self.driver = self.driver, None
+            subs = [sub for (_f, _e, sub) in self.callbacks.values()] + list(self.legacy_callbacks.values())
+            fams = [f for (f, _e, _s) in self.callbacks.values()] + [f for (f, _e) in self.legacy_callbacks]
+            self.callbacks.clear()
+            self.legacy_callbacks.clear()
+        if driver is None:
+            return
+        for family, sub in zip(fams, subs):
+            try:
+                getattr(driver, f"connect_{family}_event_deregister_any")(sub)
+            except Exception:
+                pass
+        try:
+            driver.connect_close()
+        except Exception:
+            log.exception("client %d: closing the hypervisor connection failed", self.id)
