@@ -1,0 +1,459 @@
+"""Pieces shared by the network, interface, storage and node device XML models.
+
+Each model parses libvirt XML into a *canonical* lxml tree: the elements and
+attributes libvirt keeps, validated, normalised and in libvirt's order. The
+canonical tree is the model's source of truth; typed properties read and
+write it, and ``to_xml`` formats it with :func:`~pyvirt.conf.xmlutil.format_xml`.
+"""
+
+from __future__ import annotations
+
+import copy
+import ipaddress
+import re
+import uuid as uuidlib
+from typing import Callable
+
+from lxml import etree
+
+from .. import constants as c
+from ..errors import LibvirtError, make_error
+from .xmlutil import Element
+
+__all__ = ["E", "add", "xml_err", "parse_uuid", "parse_ip", "format_ip", "parse_mac", "mac_is_multicast",
+           "tristate", "yes_no", "parse_uint", "parse_int", "copy_metadata", "format_bandwidth",
+           "format_vlan", "format_virtualport", "format_pci_address", "prefix_of", "child_text",
+           "XMLModel", "scaled_integer"]
+
+
+def E(tag: str, *attrs: tuple[str, object | None], text: str | None = None) -> Element:  # noqa: N802
+    """A new element; attributes whose value is None are skipped (keeps libvirt's order)."""
+    elem = etree.Element(tag)
+    for key, value in attrs:
+        if value is not None:
+            elem.set(key, str(value))
+    if text is not None:
+        elem.text = text
+    return elem
+
+
+def add(parent: Element, child: Element | None) -> Element | None:
+    """Append *child* (if any) to *parent*; return it."""
+    if child is not None:
+        parent.append(child)
+    return child
+
+
+def xml_err(detail: str, domain: int, code: int = c.VIR_ERR_XML_ERROR) -> LibvirtError:
+    """A libvirt error of *code* (XML error by default) in *domain*."""
+    return make_error(code, detail, domain)
+
+
+def child_text(elem: Element | None, path: str) -> str | None:
+    """Like libvirt's ``virXPathString("string(path)")``: None when absent or empty."""
+    if elem is None:
+        return None
+    found = elem.xpath(f"string({path})")
+    return str(found) if found else None
+
+
+_UUID_HEX = re.compile(r"^[0-9a-fA-F]{32}$")
+
+
+def parse_uuid(text: str) -> str | None:
+    """libvirt's virUUIDParse: 32 hex digits with optional '-' and blanks; None if malformed."""
+    s = text.strip()
+    digits = s.replace("-", "").replace(" ", "")
+    if not _UUID_HEX.match(digits):
+        return None
+    return str(uuidlib.UUID(hex=digits.lower()))
+
+
+def new_uuid() -> str:
+    """A random UUID string."""
+    return str(uuidlib.uuid4())
+
+
+def parse_ip(text: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """An IPv4/IPv6 address or None when *text* does not parse (numeric only)."""
+    if text is None:
+        return None
+    try:
+        return ipaddress.ip_address(text.strip())
+    except ValueError:
+        pass
+    # inet_aton-style shorthand accepted by getaddrinfo for IPv4 ("10.1", "127.1")
+    parts = text.strip().split(".")
+    if 1 <= len(parts) <= 4 and all(p.isdigit() for p in parts):
+        try:
+            nums = [int(p) for p in parts]
+            value = 0
+            for n in nums[:-1]:
+                if n > 255:
+                    return None
+                value = (value << 8) | n
+            last_bits = 8 * (4 - len(nums) + 1)
+            if nums[-1] >= (1 << last_bits):
+                return None
+            value = (value << last_bits) | nums[-1]
+            return ipaddress.IPv4Address(value)
+        except ValueError:
+            return None
+    return None
+
+
+def format_ip(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    """Format like virSocketAddrFormat (inet_ntop)."""
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        return f"::ffff:{addr.ipv4_mapped}"
+    return str(addr)
+
+
+def prefix_of(addr: ipaddress.IPv4Address | ipaddress.IPv6Address, netmask: ipaddress.IPv4Address | None,
+              prefix: int | None) -> int:
+    """The prefix length libvirt uses for an address (virNetworkIPDefPrefix)."""
+    if netmask is not None:
+        bits = bin(int(netmask))[2:].rjust(32, "0")
+        if "01" in bits:
+            return -1
+        return bits.count("1")
+    if prefix is not None and prefix > 0:
+        return prefix
+    if isinstance(addr, ipaddress.IPv4Address):
+        first = int(addr) >> 24
+        if first < 128:
+            return 8
+        if first < 192:
+            return 16
+        if first < 224:
+            return 24
+        return -1
+    return 64
+
+
+_MAC = re.compile(r"^([0-9a-fA-F]{1,2})([:-])([0-9a-fA-F]{1,2})\2([0-9a-fA-F]{1,2})\2"
+                  r"([0-9a-fA-F]{1,2})\2([0-9a-fA-F]{1,2})\2([0-9a-fA-F]{1,2})$")
+
+
+def parse_mac(text: str) -> str | None:
+    """virMacAddrParse: six hex bytes separated by ':' or '-'; formatted lower-case."""
+    m = _MAC.match(text.strip())
+    if not m:
+        return None
+    parts = [m.group(i) for i in (1, 3, 4, 5, 6, 7)]
+    return ":".join(f"{int(p, 16):02x}" for p in parts)
+
+
+def mac_is_multicast(mac: str) -> bool:
+    """True when the MAC's first byte has the multicast bit."""
+    return bool(int(mac.split(":")[0], 16) & 1)
+
+
+_TRISTATE = {"yes": "yes", "no": "no"}
+
+
+def tristate(elem: Element | None, attr: str, domain: int, values: tuple[str, ...] = ("yes", "no"),
+             required: bool = False) -> str | None:
+    """virXMLPropTristateBool/Enum: the attribute if valid, None if absent; libvirt's error otherwise."""
+    if elem is None:
+        return None
+    value = elem.get(attr)
+    if value is None:
+        if required:
+            raise xml_err(f"Missing required attribute '{attr}' in element '{elem.tag}'", domain)
+        return None
+    if value not in values:
+        raise xml_err(f"Invalid value for attribute '{attr}' in element '{elem.tag}': '{value}'.",
+                      domain, c.VIR_ERR_XML_ERROR)
+    return value
+
+
+def yes_no(value: str | None) -> bool | None:
+    """'yes' -> True, 'no' -> False, other -> None."""
+    return {"yes": True, "no": False}.get(value or "")
+
+
+def _strtol(value: str, base: int = 10) -> int | None:
+    s = value.strip() if value else value
+    try:
+        if base == 0:
+            if s.lower().startswith(("0x", "-0x", "+0x")):
+                return int(s, 16)
+            if len(s.lstrip("+-")) > 1 and s.lstrip("+-").startswith("0"):
+                return int(s, 8)
+            return int(s, 10)
+        return int(s, base)
+    except (ValueError, TypeError):
+        return None
+
+
+def parse_uint(elem: Element | None, attr: str, domain: int, base: int = 10,
+               nonzero: bool = False, maximum: int = 0xFFFFFFFF) -> int | None:
+    """virXMLPropUInt: None when absent; libvirt's error when not an unsigned number."""
+    if elem is None or elem.get(attr) is None:
+        return None
+    raw = elem.get(attr, "")
+    value = _strtol(raw, base)
+    if value is None or value < 0 or value > maximum:
+        raise xml_err(f"Invalid value for attribute '{attr}' in element '{elem.tag}': '{raw}'. "
+                      "Expected non-negative integer value", domain)
+    if nonzero and value == 0:
+        raise xml_err(f"Invalid value for attribute '{attr}' in element '{elem.tag}': "
+                      "Zero is not permitted", domain)
+    return value
+
+
+def parse_int(text: str | None, base: int = 10) -> int | None:
+    """strtol-like parse; None if not a number."""
+    if text is None:
+        return None
+    return _strtol(text, base)
+
+
+def copy_metadata(src: Element | None) -> Element | None:
+    """Copy a <metadata> element (children only; whitespace dropped)."""
+    if src is None:
+        return None
+    meta = etree.Element("metadata")
+    for child in src:
+        if isinstance(child.tag, str):
+            dup = copy.deepcopy(child)
+            _strip_ws(dup)
+            meta.append(dup)
+    return meta
+
+
+def _strip_ws(elem: Element) -> None:
+    for node in elem.iter():
+        if len(node) and node.text is not None and not node.text.strip():
+            node.text = None
+        if node.tail is not None and not node.tail.strip():
+            node.tail = None
+
+
+def format_bandwidth(src: Element | None, domain: int) -> Element | None:
+    """virNetDevBandwidthParse + Format (inbound/outbound with average/peak/floor/burst)."""
+    if src is None:
+        return None
+    out = E("bandwidth")
+    for which in ("inbound", "outbound"):
+        rates = src.findall(which)
+        if len(rates) > 1:
+            raise xml_err(f"Only one child <{which}> element allowed", domain)
+        if not rates:
+            continue
+        rate = rates[0]
+        vals: dict[str, int | None] = {}
+        for key in ("average", "peak", "burst", "floor"):
+            raw = rate.get(key)
+            if raw is None:
+                vals[key] = None
+                continue
+            num = parse_int(raw)
+            if num is None or num < 0:
+                raise xml_err(f"could not convert bandwidth {key} value '{raw}'", domain,
+                              c.VIR_ERR_CONFIG_UNSUPPORTED)
+            vals[key] = num
+        if vals["average"] is None and vals["floor"] is None:
+            raise xml_err("Missing mandatory average or floor attributes", domain)
+        if (vals["peak"] or vals["burst"]) and not vals["average"]:
+            raise xml_err("'peak' and 'burst' require 'average' attribute", domain)
+        if not (vals["average"] or vals["floor"]):
+            continue
+        add(out, E(which, *[(k, vals[k] or None) for k in ("average", "peak", "floor", "burst")]))
+    if not len(out):
+        return None
+    return out
+
+
+def format_vlan(src: Element | None, domain: int) -> Element | None:
+    """virNetDevVlanParse + Format."""
+    if src is None:
+        return None
+    tags = src.findall("tag")
+    if not tags:
+        raise xml_err("missing tag id - each <vlan> must have at least one <tag id='n'/> subelement",
+                      domain, c.VIR_ERR_INTERNAL_ERROR)
+    trunk = src.get("trunk")
+    out_tags = []
+    native = 0
+    for tag in tags:
+        tid = parse_int(tag.get("id"))
+        if tag.get("id") is None or tid is None or tid < 0 or tid > 4095:
+            raise xml_err("missing or invalid vlan tag id attribute", domain, c.VIR_ERR_INTERNAL_ERROR)
+        mode = tag.get("nativeMode")
+        if mode is not None:
+            if mode not in ("tagged", "untagged"):
+                raise xml_err(f"Attribute \"nativeMode='{mode}'\" is invalid", domain,
+                              c.VIR_ERR_INTERNAL_ERROR)
+            native += 1
+        out_tags.append(E("tag", ("id", tid), ("nativeMode", mode)))
+    is_trunk = len(tags) > 1 or native > 0
+    if trunk is not None:
+        if trunk == "no" and is_trunk:
+            raise xml_err("invalid \"trunk='no'\" in <vlan> - trunk='no' is allowed only with "
+                          "a single untagged vlan id", domain, c.VIR_ERR_XML_ERROR)
+        if trunk == "yes":
+            is_trunk = True
+        elif trunk != "no":
+            raise xml_err(f"invalid \"trunk='{trunk}'\" in <vlan> - must be yes or no", domain,
+                          c.VIR_ERR_XML_ERROR)
+    out = E("vlan", ("trunk", "yes" if is_trunk else None))
+    for t in out_tags:
+        out.append(t)
+    return out
+
+
+_VPORT_PARAMS = {
+    "802.1Qbg": ("managerid", "typeid", "typeidversion", "instanceid"),
+    "802.1Qbh": ("profileid",),
+    "openvswitch": ("interfaceid", "profileid"),
+    "midonet": ("interfaceid",),
+    None: ("managerid", "typeid", "typeidversion", "instanceid", "interfaceid", "profileid"),
+}
+
+
+def format_virtualport(src: Element | None, domain: int, require_type: bool = True) -> Element | None:
+    """virNetDevVPortProfileParse + Format (for networks and portgroups)."""
+    if src is None:
+        return None
+    vtype = src.get("type")
+    if vtype is not None and vtype not in _VPORT_PARAMS:
+        raise xml_err(f"unknown virtualport type {vtype}", domain, c.VIR_ERR_XML_ERROR)
+    if vtype is None and require_type:
+        raise xml_err("missing virtualport type", domain, c.VIR_ERR_XML_ERROR)
+    params = src.find("parameters")
+    allowed = _VPORT_PARAMS[vtype]
+    vals: list[tuple[str, object | None]] = []
+    for key in ("managerid", "typeid", "typeidversion", "instanceid", "interfaceid", "profileid"):
+        raw = params.get(key) if params is not None else None
+        if raw is None or key not in allowed:
+            continue
+        if key in ("instanceid", "interfaceid"):
+            parsed = parse_uuid(raw)
+            if parsed is None:
+                raise xml_err(f"cannot parse virtualport {key} '{raw}'", domain, c.VIR_ERR_XML_ERROR)
+            vals.append((key, parsed))
+        elif key == "profileid":
+            vals.append((key, raw))
+        else:
+            num = parse_int(raw)
+            if num is None:
+                raise xml_err(f"cannot parse value of virtualport {key} parameter", domain)
+            vals.append((key, num))
+    if vtype is None and not vals:
+        return None
+    out = E("virtualport", ("type", vtype))
+    if vals:
+        out.append(E("parameters", *vals))
+    return out
+
+
+def format_pci_address(src: Element, domain: int) -> Element:
+    """virPCIDeviceAddressParseXML + Format (type='pci' with 0x-padded fields)."""
+    vals = {}
+    for key, width, maxv in (("domain", 4, 0xFFFF), ("bus", 2, 0xFF), ("slot", 2, 0x1F), ("function", 1, 7)):
+        raw = src.get(key)
+        num = 0 if raw is None else _strtol(raw, 0)
+        if num is None:
+            raise xml_err(f"Cannot parse <address> '{key}' attribute", domain, c.VIR_ERR_INTERNAL_ERROR)
+        if num > maxv:
+            raise xml_err(f"Invalid PCI address {key}='{raw}', must be <= 0x{maxv:X}", domain,
+                          c.VIR_ERR_XML_ERROR)
+        vals[key] = f"0x{num:0{width}x}"
+    return E("address", ("type", "pci"), ("domain", vals["domain"]), ("bus", vals["bus"]),
+             ("slot", vals["slot"]), ("function", vals["function"]))
+
+
+_UNITS = {
+    "": 1, "b": 1, "bytes": 1,
+    "k": 1024, "kib": 1024, "kb": 1000,
+    "m": 1024 ** 2, "mib": 1024 ** 2, "mb": 1000 ** 2,
+    "g": 1024 ** 3, "gib": 1024 ** 3, "gb": 1000 ** 3,
+    "t": 1024 ** 4, "tib": 1024 ** 4, "tb": 1000 ** 4,
+    "p": 1024 ** 5, "pib": 1024 ** 5, "pb": 1000 ** 5,
+    "e": 1024 ** 6, "eib": 1024 ** 6, "eb": 1000 ** 6,
+}
+
+
+def scaled_integer(value: str, unit: str | None, default_scale: int = 1) -> int | None:
+    """virScaleInteger: *value* times *unit*; None on a bad number, raises KeyError on a bad unit."""
+    num = parse_int(value)
+    if num is None or num < 0:
+        return None
+    if unit is None or unit == "":
+        scale = default_scale
+    else:
+        scale = _UNITS[unit.lower()]
+    result = num * scale
+    if result > 0xFFFFFFFFFFFFFFFF:
+        raise OverflowError
+    return result
+
+
+class XMLModel:
+    """Base for models holding a canonical lxml tree in ``self.root``."""
+
+    root: Element
+    _format_hook: Callable[["XMLModel", Element, bool], None] | None = None
+
+    def copy(self) -> "XMLModel":
+        """A deep copy."""
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        new.root = copy.deepcopy(self.root)
+        return new
+
+    def _find(self, path: str) -> Element | None:
+        return self.root.find(path)
+
+    def _ensure(self, tag: str, after: tuple[str, ...]) -> Element:
+        """The child *tag* of the root, created after the last of *after* if missing."""
+        found = self.root.find(tag)
+        if found is not None:
+            return found
+        elem = etree.Element(tag)
+        pos = 0
+        for i, child in enumerate(self.root):
+            if child.tag in after:
+                pos = i + 1
+        self.root.insert(pos, elem)
+        return elem
+
+
+def format_doc(root: Element) -> str:
+    """format_xml, but ``<metadata>`` children dumped as libxml2 does (double quotes)."""
+    from .xmlutil import format_xml
+    metas = [m for m in root.iter("metadata") if len(m)]
+    if not metas:
+        return _open_close(format_xml(root))
+    tree = copy.deepcopy(root)
+    saved: list[list[Element]] = []
+    for i, meta in enumerate(m for m in tree.iter("metadata") if len(m)):
+        saved.append(list(meta))
+        for child in list(meta):
+            meta.remove(child)
+        meta.text = f"@@META{i}@@"
+    text = format_xml(tree)
+    for i, children in enumerate(saved):
+        marker = f"@@META{i}@@"
+        line_start = text.rfind("\n", 0, text.index(marker)) + 1
+        pad = " " * (text.index("<metadata>", line_start) - line_start) + "  "
+        body = "".join(etree.tostring(ch, pretty_print=True, encoding="unicode") for ch in children)
+        body = "\n".join(pad + line for line in body.rstrip("\n").split("\n"))
+        text = text.replace(marker, "\n" + body + "\n" + pad[:-2], 1)
+    return _open_close(text)
+
+
+OPEN = "@@OPEN@@"
+_OPEN_RE = re.compile(r"^( *)(<[^>]*>)" + OPEN + r"(</[^>]*>)$", re.M)
+
+
+def keep_open(elem: Element) -> None:
+    """Make *elem* print as ``<x ...>`` and ``</x>`` on two lines even when empty (as libvirt does)."""
+    if not len(elem) and not elem.text:
+        elem.text = OPEN
+
+
+def _open_close(text: str) -> str:
+    return _OPEN_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}\n{m.group(1)}{m.group(3)}", text)
