@@ -166,7 +166,7 @@ def _graphics(dev: Element) -> None:
     gtype = dev.get("type")
     if gtype not in GRAPHICS_TYPES:
         raise _err(c.VIR_ERR_XML_ERROR,
-                   f"Invalid value for attribute 'type' in element 'graphics': '{gtype}'.")
+                   f"Invalid value for attribute 'type' in element 'graphics': '{gtype}'.", c.VIR_FROM_XML)
     if gtype not in ("vnc", "spice", "rdp"):
         return
     listens = dev.findall("listen")
@@ -319,7 +319,7 @@ def _disks(devices: Element) -> None:
         dtype = disk.get("type", "file")
         if dtype not in DISK_TYPES:
             raise _err(c.VIR_ERR_XML_ERROR,
-                       f"Invalid value for attribute 'type' in element 'disk': '{dtype}'.")
+                       f"Invalid value for attribute 'type' in element 'disk': '{dtype}'.", c.VIR_FROM_XML)
         disk.set("type", dtype)
         if disk.get("device") is None:
             disk.set("device", "disk")

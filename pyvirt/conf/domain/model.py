@@ -48,7 +48,12 @@ class DomainDef:
     @classmethod
     def parse(cls, text: str | bytes, default_arch: str = "i686") -> "DomainDef":
         """Parse and validate *text*, filling libvirt's defaults."""
-        root = parse_xml(text, root="domain", what="domain_definition")
+        data = text.encode() if isinstance(text, str) else text
+        if not data.strip():
+            # libxml2's own wording (printed with a "(null)" context line)
+            raise make_error(c.VIR_ERR_XML_DETAIL, None, c.VIR_FROM_DOMAIN,
+                             message="(domain_definition):1: Document is empty\n(null)\n^")
+        root = parse_xml(data, root="domain", what="domain_definition", domain=c.VIR_FROM_DOMAIN)
         defaults.post_parse(root, default_arch=default_arch)
         return cls(root)
 

@@ -30,7 +30,7 @@ def scale_to_kib(text: str | None, unit: str | None, what: str, default_unit: st
         value = int(raw, 0) if raw.lower().startswith("0x") else int(raw)
     except ValueError:
         raise make_error(c.VIR_ERR_XML_ERROR, f"Invalid value '{raw}' for element or attribute '{what}'",
-                         c.VIR_FROM_DOMAIN) from None
+                         c.VIR_FROM_XML) from None
     name = (unit or default_unit).lower()
     if name not in UNITS:
         raise make_error(c.VIR_ERR_INVALID_ARG, f"unknown suffix '{unit}'", c.VIR_FROM_NONE)

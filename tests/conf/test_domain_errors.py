@@ -1,0 +1,106 @@
+"""Invalid domain XML gets libvirt's error: same code, domain and message.
+
+The expected errors in ``tests/data/conf/domain/errors.json`` come from real
+libvirt (``defineXML`` on ``test:///default`` through libvirt-python);
+``PYVIRT_REGEN=1`` regenerates them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from pyvirt.conf.domain import DomainDef
+from pyvirt.errors import LibvirtError
+
+EXPECTED = Path(__file__).resolve().parent.parent / "data" / "conf" / "domain" / "errors.json"
+REGEN = os.environ.get("PYVIRT_REGEN") == "1"
+
+
+def _dom(body: str, typ: str = "type='test'") -> str:
+    return f"<domain {typ}>{body}</domain>"
+
+
+_OS = "<os><type>hvm</type></os>"
+_BASE = "<name>e1</name><memory>1024</memory>" + _OS
+
+CASES: dict[str, str] = {
+    "no-os-type": _dom("<name>e1</name><memory>1024</memory>"),
+    "empty-os-type": _dom("<name>e1</name><memory>1024</memory><os><type></type></os>"),
+    "no-name": _dom("<memory>1024</memory>" + _OS),
+    "empty-name": _dom("<name></name><memory>1024</memory>" + _OS),
+    "name-slash": _dom("<name>a/b</name><memory>1024</memory>" + _OS),
+    "bad-uuid": _dom("<name>e1</name><uuid>zzz</uuid><memory>1024</memory>" + _OS),
+    "short-uuid": _dom("<name>e1</name><uuid>1234</uuid><memory>1024</memory>" + _OS),
+    "no-memory": _dom("<name>e1</name>" + _OS),
+    "memory-zero": _dom("<name>e1</name><memory>0</memory>" + _OS),
+    "memory-text": _dom("<name>e1</name><memory>abc</memory>" + _OS),
+    "memory-negative": _dom("<name>e1</name><memory>-5</memory>" + _OS),
+    "memory-bad-unit": _dom("<name>e1</name><memory unit='XX'>1</memory>" + _OS),
+    "memory-overflow": _dom("<name>e1</name><memory unit='EiB'>100</memory>" + _OS),
+    "bad-os-type": _dom("<name>e1</name><memory>1024</memory><os><type>bogus</type></os>"),
+    "no-domain-type": _dom(_BASE, typ=""),
+    "bad-domain-type": _dom(_BASE, typ="type='bogus'"),
+    "wrong-root": "<network><name>n</name></network>",
+    "not-xml": "<domain type='test'><name>x</name>",
+    "empty": "",
+    "bad-disk-type": _dom(_BASE + "<devices><disk type='bogus'><source file='/b'/>"
+                               "<target dev='vda'/></disk></devices>"),
+    "disk-no-target": _dom(_BASE + "<devices><disk type='file'><source file='/b'/></disk></devices>"),
+    "disk-dup-target": _dom(_BASE + "<devices><disk type='file' device='disk'><source file='/a'/>"
+                                 "<target dev='vda'/></disk><disk type='file'><source file='/b'/>"
+                                 "<target dev='vda'/></disk></devices>"),
+    "bad-mac": _dom(_BASE + "<devices><interface type='network'><mac address='zz'/>"
+                         "<source network='default'/></interface></devices>"),
+    "multicast-mac": _dom(_BASE + "<devices><interface type='network'><mac address='01:00:00:00:00:01'/>"
+                               "<source network='default'/></interface></devices>"),
+    "bad-on-crash": _dom(_BASE + "<on_crash>bogus</on_crash>"),
+    "bad-on-poweroff": _dom(_BASE + "<on_poweroff>bogus</on_poweroff>"),
+    "bad-graphics": _dom(_BASE + "<devices><graphics type='bogus'/></devices>"),
+    "bad-clock": _dom(_BASE + "<clock offset='bogus'/>"),
+    "boot-conflict": _dom("<name>e1</name><memory>1024</memory><os><type>hvm</type><boot dev='hd'/></os>"
+                          "<devices><disk type='file'><source file='/a'/><target dev='vda'/>"
+                          "<boot order='1'/></disk></devices>"),
+    "second-console-serial": _dom(_BASE + "<devices><console type='pty'/><console type='pty'>"
+                                       "<target type='serial'/></console></devices>"),
+    "unknown-disk-name": _dom(_BASE + "<devices><disk type='file'><source file='/a'/>"
+                                   "<target dev='foo' bus='ide'/></disk></devices>"),
+}
+
+
+def _libvirt_errors() -> dict[str, list[object]]:
+    libvirt = pytest.importorskip("libvirt")
+    libvirt.registerErrorHandler(lambda *_: None, None)
+    conn = libvirt.open("test:///default")
+    out: dict[str, list[object]] = {}
+    try:
+        for name, xml in CASES.items():
+            try:
+                dom = conn.defineXML(xml)
+            except libvirt.libvirtError as exc:
+                out[name] = [exc.get_error_code(), exc.get_error_domain(), exc.get_error_message()]
+            else:
+                dom.undefine()
+                out[name] = [0, 0, "accepted"]
+    finally:
+        conn.close()
+    return out
+
+
+def _expected() -> dict[str, list[object]]:
+    if REGEN or not EXPECTED.exists():
+        EXPECTED.write_text(json.dumps(_libvirt_errors(), indent=1, sort_keys=True) + "\n")
+    return json.loads(EXPECTED.read_text())
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_error_matches_libvirt(name: str) -> None:
+    code, domain, message = _expected()[name]
+    assert code != 0, "libvirt accepts this input; the case is useless"
+    with pytest.raises(LibvirtError) as info:
+        DomainDef.parse(CASES[name])
+    assert (info.value.code, info.value.message) == (code, message)
+    assert info.value.domain == domain
