@@ -1,0 +1,212 @@
+"""The test driver's in-memory state: objects and the registry of shared states."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from ... import constants as c
+from ...events import EventBus
+from ..base import DomainRef
+from .xmldefs import DomainDef, InterfaceDef, NetworkDef, NodeDeviceDef, SnapshotDef, StoragePoolDef, StorageVolDef
+
+__all__ = ["TestState", "DomObj", "SnapObj", "NetObj", "PoolObj", "IfaceObj", "DevObj",
+           "acquire_default", "release_default"]
+
+
+@dataclass
+class SnapObj:
+    """One snapshot of a domain."""
+
+    name: str
+    xml_def: SnapshotDef
+    parent: str | None
+    creation_time: int
+    state: str  # domain state name at snapshot time ("running", "shutoff", ...)
+    dom_xml: str  # the domain definition saved in the snapshot
+    memory: str = "no"
+    disks: str = ""
+
+
+@dataclass
+class DomObj:
+    """A domain: definitions, run state and the test driver's private data."""
+
+    def_: DomainDef
+    new_def: DomainDef | None = None  # persistent config while running with a live def
+    state: int = c.VIR_DOMAIN_SHUTOFF
+    reason: int = c.VIR_DOMAIN_SHUTOFF_UNKNOWN
+    id: int = -1
+    persistent: bool = False
+    autostart: bool = False
+    has_managed_save: bool = False
+    seconds: int = 627319920
+    nseconds: int = 0
+    iothreads: dict[int, list[int]] = field(default_factory=dict)  # id -> poll params
+    snapshots: dict[str, SnapObj] = field(default_factory=dict)
+    current_snapshot: str | None = None
+    perf: dict[str, bool] = field(default_factory=dict)
+    sched_weight: int = 50
+    frozen: set[str] = field(default_factory=set)
+    updated: bool = False
+    blkio: dict[str, Any] = field(default_factory=dict)
+    memparams: dict[str, int] = field(default_factory=dict)
+    numa: dict[str, Any] = field(default_factory=dict)
+    ifparams: dict[str, dict[str, int]] = field(default_factory=dict)
+    iotune: dict[str, dict[str, Any]] = field(default_factory=dict)
+    emulator_pin: list[bool] | None = None
+    vcpu_pins: dict[int, list[bool]] = field(default_factory=dict)
+    ref_cache: DomainRef | None = None
+
+    @property
+    def name(self) -> str:
+        return self.def_.name
+
+    @property
+    def uuid(self) -> bytes:
+        return self.def_.uuid_bytes
+
+    def active(self) -> bool:
+        return self.id != -1
+
+    def ref(self) -> DomainRef:
+        r = self.ref_cache
+        if r is None or r.id != self.id or r.name != self.def_.name:
+            r = self.ref_cache = DomainRef(self.def_.name, self.def_.uuid_bytes, self.id)
+        return r
+
+    def persistent_def(self) -> DomainDef:
+        """The definition used for the next boot."""
+        return self.new_def if self.new_def is not None else self.def_
+
+
+@dataclass
+class NetObj:
+    def_: NetworkDef
+    new_def: NetworkDef | None = None
+    active: bool = False
+    persistent: bool = True
+    autostart: bool = False
+
+
+@dataclass
+class IfaceObj:
+    def_: InterfaceDef
+    active: bool = False
+
+
+@dataclass
+class VolObj:
+    def_: StorageVolDef
+
+
+@dataclass
+class PoolObj:
+    def_: StoragePoolDef
+    active: bool = False
+    persistent: bool = True
+    autostart: bool = False
+    capacity: int = 0
+    allocation: int = 0
+    available: int = 0
+    volumes: dict[str, VolObj] = field(default_factory=dict)
+
+
+@dataclass
+class DevObj:
+    def_: NodeDeviceDef
+    active: bool = True
+
+
+DEFAULT_NODE_INFO = ("i686", 3 * 1024 * 1024, 16, 1400, 2, 2, 2, 2)
+
+
+class TestState:
+    """Everything one test driver instance knows; guarded by ``lock``."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.bus = EventBus()
+        self.node_info: list[Any] = list(DEFAULT_NODE_INFO)
+        self.cells: list[dict[str, Any]] = []
+        self.caps_xml = ""
+        self.domains: dict[str, DomObj] = {}  # by name
+        self.dom_uuid: dict[bytes, DomObj] = {}
+        self.dom_id: dict[int, DomObj] = {}
+        self.next_dom_id = 1
+        self.networks: dict[str, NetObj] = {}
+        self.net_uuid: dict[bytes, NetObj] = {}
+        self.ifaces: dict[str, IfaceObj] = {}
+        self.iface_backup: dict[str, IfaceObj] | None = None
+        self.pools: dict[str, PoolObj] = {}
+        self.pool_uuid: dict[bytes, PoolObj] = {}
+        self.devs: dict[str, DevObj] = {}
+        self.auths: list[tuple[str, str | None]] = []
+        self.refs = 0
+        self.callbacks: dict[int, str] = {}  # callback id -> family (for deregister checks)
+
+    # domain index maintenance
+    def add_domain(self, dom: DomObj) -> None:
+        self.domains[dom.name] = dom
+        self.dom_uuid[dom.uuid] = dom
+        if dom.id != -1:
+            self.dom_id[dom.id] = dom
+
+    def remove_domain(self, dom: DomObj) -> None:
+        self.domains.pop(dom.name, None)
+        self.dom_uuid.pop(dom.uuid, None)
+        if dom.id != -1:
+            self.dom_id.pop(dom.id, None)
+
+    def set_id(self, dom: DomObj, new_id: int) -> None:
+        if dom.id != -1:
+            self.dom_id.pop(dom.id, None)
+        dom.id = new_id
+        if new_id != -1:
+            self.dom_id[new_id] = dom
+
+    def alloc_id(self) -> int:
+        i = self.next_dom_id
+        self.next_dom_id += 1
+        return i
+
+    def add_network(self, net: NetObj) -> None:
+        self.networks[net.def_.name] = net
+        self.net_uuid[net.def_.uuid_bytes] = net
+
+    def remove_network(self, net: NetObj) -> None:
+        self.networks.pop(net.def_.name, None)
+        self.net_uuid.pop(net.def_.uuid_bytes, None)
+
+    def add_pool(self, pool: PoolObj) -> None:
+        self.pools[pool.def_.name] = pool
+        self.pool_uuid[pool.def_.uuid_bytes] = pool
+
+    def remove_pool(self, pool: PoolObj) -> None:
+        self.pools.pop(pool.def_.name, None)
+        self.pool_uuid.pop(pool.def_.uuid_bytes, None)
+
+
+_default_lock = threading.Lock()
+_default_state: TestState | None = None
+
+
+def acquire_default(build: Any) -> TestState:
+    """The shared test:///default state, built by *build()* on first use."""
+    global _default_state
+    with _default_lock:
+        if _default_state is None:
+            st = build()
+            _default_state = st
+        _default_state.refs += 1
+        return _default_state
+
+
+def release_default(state: TestState) -> None:
+    """Drop one reference; the shared state dies with the last connection."""
+    global _default_state
+    with _default_lock:
+        state.refs -= 1
+        if state.refs <= 0 and state is _default_state:
+            _default_state = None
