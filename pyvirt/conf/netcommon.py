@@ -160,11 +160,11 @@ def tristate(elem: Element | None, attr: str, domain: int, values: tuple[str, ..
     value = elem.get(attr)
     if value is None:
         if required:
-            raise xml_err(f"Missing required attribute '{attr}' in element '{elem.tag}'", domain)
+            raise xml_err(f"Missing required attribute '{attr}' in element '{elem.tag}'", c.VIR_FROM_XML)
         return None
     if value not in values:
         raise xml_err(f"Invalid value for attribute '{attr}' in element '{elem.tag}': '{value}'.",
-                      domain, c.VIR_ERR_XML_ERROR)
+                      c.VIR_FROM_XML, c.VIR_ERR_XML_ERROR)
     return value
 
 
@@ -196,10 +196,10 @@ def parse_uint(elem: Element | None, attr: str, domain: int, base: int = 10,
     value = _strtol(raw, base)
     if value is None or value < 0 or value > maximum:
         raise xml_err(f"Invalid value for attribute '{attr}' in element '{elem.tag}': '{raw}'. "
-                      "Expected non-negative integer value", domain)
+                      "Expected non-negative integer value", c.VIR_FROM_XML)
     if nonzero and value == 0:
         raise xml_err(f"Invalid value for attribute '{attr}' in element '{elem.tag}': "
-                      "Zero is not permitted", domain)
+                      "Zero is not permitted", c.VIR_FROM_XML)
     return value
 
 
