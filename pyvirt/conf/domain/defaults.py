@@ -15,6 +15,7 @@ from ... import constants as c
 from ...errors import make_error
 from ..xmlutil import Element
 from .controllers import add_implicit_controllers, assign_disk_address, order_controllers
+from .props import drop_attr
 from .units import scale_to_kib
 
 __all__ = ["post_parse", "check_uuid", "check_mac", "OS_TYPES", "VIRT_TYPES"]
@@ -126,7 +127,7 @@ def _os(root: Element, virt_type: str, default_arch: str) -> None:
     type_el = os_el.find("type") if os_el is not None else None
     if os_el is None or type_el is None or not (type_el.text or "").strip():
         raise _err(c.VIR_ERR_XML_ERROR, "an os <type> must be specified")
-    ostype = type_el.text.strip()
+    ostype = (type_el.text or "").strip()
     if ostype not in OS_TYPES:
         raise _err(c.VIR_ERR_CONFIG_UNSUPPORTED, f"unknown OS type '{ostype}'")
     type_el.text = ostype
@@ -197,8 +198,8 @@ def _graphics(dev: Element) -> None:
         else:
             dev.set("autoport", "no")
         if ltype not in ("address", "network"):
-            dev.attrib.pop("port", None)
-            dev.attrib.pop("autoport", None)
+            drop_attr(dev, "port")
+            drop_attr(dev, "autoport")
         if ltype == "socket" and first.get("socket"):
             dev.set("socket", first.get("socket", ""))
     elif gtype == "spice":
@@ -206,10 +207,10 @@ def _graphics(dev: Element) -> None:
         if auto:
             dev.set("autoport", "yes")
             for attr in ("port", "tlsPort"):
-                dev.attrib.pop(attr, None)
+                drop_attr(dev, attr)
         elif ltype == "address" and port in (None, "0") and dev.get("tlsPort") in (None, "0"):
             for attr in ("listen",):
-                dev.attrib.pop(attr, None)
+                drop_attr(dev, attr)
             for key in list(first.attrib):
                 del first.attrib[key]
             first.set("type", "none")
@@ -305,7 +306,8 @@ def _consoles(root: Element, devices: Element, os_type: str) -> None:
                 serials = [ser]
             consoles[0].set("{urn:pyvirt}alias-of-serial", "1")
     elif serials:
-        ttype = (serials[0].find("target").get("type") if serials[0].find("target") is not None else None)
+        first_tgt = serials[0].find("target")
+        ttype = first_tgt.get("type") if first_tgt is not None else None
         if ttype in (None, "isa-serial", "spapr-vio-serial", "system-serial", "sclp-serial"):
             stub = devices.makeelement("console", {"{urn:pyvirt}alias-of-serial": "1"})
             devices.append(stub)

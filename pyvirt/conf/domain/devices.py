@@ -32,10 +32,10 @@ class DeviceDef:
     def address(self) -> dict[str, str] | None:
         """The ``<address>`` attributes, or None."""
         node = self.xml.find("address")
-        return None if node is None else dict(node.attrib)
+        return None if node is None else {str(k): str(v) for k, v in node.attrib.items()}
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} {dict(self.xml.attrib)}>"
+        return f"<{type(self).__name__} {self.xml.tag} {self.xml.attrib.items()}>"
 
 
 def _bool_yes(text: str) -> bool:
@@ -84,9 +84,8 @@ class DiskDef(DeviceDef):
                 self.xml.append(node)
         node.set(attr, value)
 
-    @property
-    def source_pool(self) -> str | None:
-        return self.xml.findtext("source[@pool]") and self.xml.find("source").get("pool")  # type: ignore[union-attr]
+    source_pool = XmlProp[str]("source", "pool")
+    source_volume = XmlProp[str]("source", "volume")
 
 
 class InterfaceDef(DeviceDef):

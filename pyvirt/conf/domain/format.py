@@ -50,7 +50,7 @@ def sort_attrs(elem: Element, key: str) -> None:
     if order is None or len(elem.attrib) < 2:
         return
     items = list(elem.attrib.items())
-    items.sort(key=lambda kv: _rank(order, kv[0]))
+    items.sort(key=lambda kv: _rank(order, str(kv[0])))
     elem.attrib.clear()
     for name, value in items:
         elem.set(name, value)
@@ -111,7 +111,7 @@ def _dump_metadata_child(elem: Element, pad: str, out: list[str]) -> None:
 def _write(elem: Element, indent: int, out: list[str]) -> None:
     pad = "  " * indent
     name = _local(elem.tag)
-    attrs = "".join(f" {k}='{escape_attr(v)}'" for k, v in elem.attrib.items())
+    attrs = "".join(f" {k!s}='{escape_attr(str(v))}'" for k, v in elem.attrib.items())
     kids = [ch for ch in elem if isinstance(ch.tag, str)]
     if not kids:
         text = elem.text

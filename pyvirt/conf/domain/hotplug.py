@@ -9,12 +9,15 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING
 
+from lxml import etree
+
 from ... import constants as c
 from ...errors import make_error
 from ..xmlutil import Element
 from . import defaults
 from .controllers import _insert as insert_controller, disk_name_to_index
 from .devices import DeviceDef, wrap_device
+from .props import detach_node
 
 if TYPE_CHECKING:
     from .model import DomainDef
@@ -264,9 +267,11 @@ def update(dom: "DomainDef", xml: str | Element) -> DeviceDef:
     elem.set(_MARK, "1")
     work = copy.deepcopy(dom.xml)
     path = dom.xml.getroottree().getpath(old)
-    target = work.getroottree().xpath(path)[0]
+    found = work.getroottree().xpath(path)
+    assert isinstance(found, list) and isinstance(found[0], etree._Element)
+    target = found[0]
     target.addprevious(elem)
-    target.getparent().remove(target)
+    detach_node(target)
     defaults.post_parse(work)
     dom.xml = work
     new = next(e for e in work.iter() if isinstance(e.tag, str) and e.get(_MARK))

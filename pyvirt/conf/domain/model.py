@@ -15,7 +15,7 @@ from . import defaults
 from .devices import (DEVICE_TAGS, ChrDef, ControllerDef, DeviceDef, DiskDef, FilesystemDef,
                       GraphicsDef, HostdevDef, InputDef, InterfaceDef, SoundDef, VideoDef, wrap_device)
 from .format import canonical_copy, serialize
-from .props import XmlProp, find_or_make, get_text, set_text
+from .props import XmlProp, detach_node, drop_attr, find_or_make, get_text, set_text
 
 __all__ = ["DomainDef", "parse_device"]
 
@@ -140,7 +140,7 @@ class DomainDef:
     def vcpus(self, count: int) -> None:
         node = find_or_make(self.xml, "vcpu")
         if int(count) == int(node.text or 1):
-            node.attrib.pop("current", None)
+            drop_attr(node, "current")
         else:
             node.set("current", str(int(count)))
 
@@ -303,7 +303,7 @@ class DomainDef:
             root.set("id", str(id))
         if not secure:
             for gfx in root.iterfind("devices/graphics"):
-                gfx.attrib.pop("passwd", None)
+                drop_attr(gfx, "passwd")
         if inactive or migratable:
             _strip_live(root, inactive)
         out = canonical_copy(root)
@@ -324,4 +324,4 @@ def _strip_live(root: Element, inactive: bool) -> None:
         for node in list(root.iterfind("devices/*/alias")):
             name = node.get("name", "")
             if not name.startswith("ua-"):
-                node.getparent().remove(node)
+                detach_node(node)

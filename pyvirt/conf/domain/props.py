@@ -6,9 +6,23 @@ from typing import Any, Callable, Generic, TypeVar
 
 from ..xmlutil import Element
 
-__all__ = ["find_or_make", "get_text", "set_text", "get_attr", "set_attr", "XmlProp", "ElemProp"]
+__all__ = ["drop_attr", "detach_node", "find_or_make", "get_text", "set_text", "get_attr", "set_attr", "XmlProp", "ElemProp"]
 
 T = TypeVar("T")
+
+
+def drop_attr(elem: Element, *names: str) -> None:
+    """Remove the attributes *names* from *elem* when present."""
+    for name in names:
+        if name in elem.attrib:
+            del elem.attrib[name]
+
+
+def detach_node(node: Element) -> None:
+    """Remove *node* from its parent (no-op for a root)."""
+    parent = node.getparent()
+    if parent is not None:
+        parent.remove(node)
 
 
 def _split(path: str) -> list[str]:
@@ -39,7 +53,7 @@ def set_text(root: Element, path: str, value: str | None) -> None:
     if value is None:
         node = root.find(path)
         if node is not None:
-            node.getparent().remove(node)
+            detach_node(node)
         return
     find_or_make(root, path).text = value
 
@@ -104,4 +118,4 @@ class ElemProp:
         if value and node is None:
             find_or_make(obj.xml, self.path)
         elif not value and node is not None:
-            node.getparent().remove(node)
+            detach_node(node)
