@@ -100,14 +100,52 @@ def order_controllers(devices: Element) -> None:
                                  f"Invalid value for attribute 'index' in element 'controller': '{idx}'.",
                                  c.VIR_FROM_DOMAIN) from None
         _insert(ordered, ctrl)
+    for pos, ctrl in enumerate(ordered):
+        if ctrl.get("index") is not None:
+            continue
+        prev = _usb2_group_index(ordered, pos)
+        if prev is not None:
+            ctrl.set("index", str(prev))
+            continue
+        used = {_idx(o) for o in ordered if o.get("type") == ctrl.get("type")}
+        n = 0
+        while n in used:
+            n += 1
+        ctrl.set("index", str(n))
+    seen: set[tuple[str, int]] = set()
     for ctrl in ordered:
-        if ctrl.get("index") is None:
-            used = {_idx(o) for o in ordered if o.get("type") == ctrl.get("type")}
-            n = 0
-            while n in used:
-                n += 1
-            ctrl.set("index", str(n))
+        key = (ctrl.get("type", ""), _idx(ctrl))
+        if key[0] != "usb" and key in seen:
+            raise make_error(c.VIR_ERR_XML_ERROR, f"Multiple '{key[0]}' controllers with index '{key[1]}'",
+                             c.VIR_FROM_DOMAIN)
+        seen.add(key)
+    for ctrl in ordered:
+        master = {"ich9-uhci1": "0", "ich9-uhci2": "2", "ich9-uhci3": "4"}.get(ctrl.get("model", ""))
+        if ctrl.get("type") == "usb" and master is not None and ctrl.find("master") is None:
+            ctrl.insert(0, ctrl.makeelement("master", {"startport": master}))
     _replace(devices, ctrls, ordered)
+
+
+_USB2 = ("ich9-ehci1", "ich9-uhci1", "ich9-uhci2", "ich9-uhci3")
+
+
+def _is_usb2(ctrl: Element) -> bool:
+    return ctrl.get("type") == "usb" and ctrl.get("model") in _USB2
+
+
+def _usb2_group_index(ordered: list[Element], pos: int) -> int | None:
+    """USB2 companions without an index join the group of the USB2 controller before them."""
+    ctrl = ordered[pos]
+    if pos == 0 or not _is_usb2(ctrl):
+        return None
+    prev = next((o for o in reversed(ordered[:pos]) if o.get("type") == "usb"), None)
+    if prev is None or not _is_usb2(prev) or prev.get("index") is None:
+        return None
+    for other in ordered:
+        if other.get("type") == "usb" and other.get("index") == prev.get("index") \
+                and other.get("model") == ctrl.get("model"):
+            return None
+    return _idx(prev)
 
 
 def _replace(devices: Element, old: list[Element], new: list[Element]) -> None:
@@ -130,10 +168,11 @@ def _maybe_add(devices: Element, ctype: str, idx: int) -> None:
         if ctrl.get("type") == ctype and _idx(ctrl) == idx:
             return
     ctrls = devices.findall("controller")
-    ordered = list(ctrls)
     new = devices.makeelement("controller", {"type": ctype, "index": str(idx)})
-    _insert(ordered, new)
-    _replace(devices, ctrls, ordered)
+    if ctrls:
+        ctrls[-1].addnext(new)
+    else:
+        devices.append(new)
 
 
 def add_implicit_controllers(devices: Element) -> None:

@@ -203,17 +203,25 @@ def _graphics(dev: Element) -> None:
         if ltype == "socket" and first.get("socket"):
             dev.set("socket", first.get("socket", ""))
     elif gtype == "spice":
-        auto = autoport == "yes" or port == "-1"
+        tls = dev.get("tlsPort")
+        auto = autoport == "yes" or (port == "-1" and tls == "-1")
         if auto:
-            dev.set("autoport", "yes")
+            drop_attr(dev, "port", "tlsPort")
+        else:
             for attr in ("port", "tlsPort"):
-                drop_attr(dev, attr)
-        elif ltype == "address" and port in (None, "0") and dev.get("tlsPort") in (None, "0"):
-            for attr in ("listen",):
-                drop_attr(dev, attr)
+                if dev.get(attr) in ("0", "-1"):
+                    drop_attr(dev, attr)
+        if (ltype == "address" and not auto and dev.get("port") is None
+                and dev.get("tlsPort") is None):
+            drop_attr(dev, "listen")
             for key in list(first.attrib):
                 del first.attrib[key]
             first.set("type", "none")
+            ltype = "none"
+        if ltype in ("address", "network"):
+            dev.set("autoport", "yes" if auto else "no")
+        else:
+            drop_attr(dev, "port", "tlsPort", "autoport")
 
 
 def _video(root: Element, dev: Element, first: bool, os_type: str, arch: str, virt: str) -> None:
@@ -404,6 +412,18 @@ def _boot(root: Element, devices: Element, os_type: str) -> None:
 
 
 def _misc(root: Element, devices: Element) -> None:
+    for disk in devices.findall("disk"):
+        for mirror in disk.findall("mirror"):
+            disk.remove(mirror)
+        if disk.get("type") == "vhostuser" and disk.get("snapshot") is None:
+            disk.set("snapshot", "no")
+    for shmem in devices.findall("shmem"):
+        if shmem.find("model") is None:
+            shmem.insert(0, shmem.makeelement("model", {"type": "ivshmem"}))
+    for vid in devices.findall("video"):
+        model = vid.find("model")
+        if model is not None and model.get("primary") == "no":
+            drop_attr(model, "primary")
     hyperv = root.find("features/hyperv")
     if hyperv is not None and hyperv.get("mode") is None:
         hyperv.set("mode", "custom")
