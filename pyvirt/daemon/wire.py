@@ -1,0 +1,278 @@
+"""The daemon's view of pyvirt.rpc: procedure specs, payload codec, value conversion.
+
+Everything about the wire format comes from :mod:`pyvirt.rpc` (the table
+generated from libvirt's .x files and its XDR codec); this module only adds
+what the daemon needs on top: which calls change state (for read-only
+clients), handle <-> driver Ref conversion and typed parameters.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from .. import constants as c
+from ..drivers.base import (DomainRef, InterfaceRef, NetworkRef, NodeDeviceRef, SnapshotRef,
+                            StoragePoolRef, StorageVolRef)
+from ..errors import LibvirtError
+from ..rpc import _table as T
+from . import codec
+from .client import ERROR, MESSAGE, OK, REPLY, Header, pack_frame
+
+__all__ = ["ProcSpec", "procedure", "is_remote_program", "decode_args", "reply_ok", "reply_error",
+           "message_frame", "arg_fields", "ret_fields", "to_driver", "from_driver", "is_write",
+           "to_typed_params", "from_typed_params", "REMOTE_PROGRAM"]
+
+REMOTE_PROGRAM, REMOTE_VERSION = T.PROGRAMS["REMOTE"]
+
+
+@dataclass(frozen=True)
+class ProcSpec:
+    """One procedure of the REMOTE program."""
+
+    number: int
+    name: str
+    args: str | None
+    ret: str | None
+    kind: str
+    acls: tuple[tuple[Any, ...], ...]
+
+
+_PROCS: dict[int, ProcSpec] = {}
+for _row in T.PROCEDURES:
+    if _row[0] == "REMOTE":
+        _PROCS[_row[1]] = ProcSpec(_row[1], _row[2], _row[3], _row[4], _row[5], _row[7])
+PROC_BY_NAME = {p.name: p for p in _PROCS.values()}
+
+# Read-ish ACL permissions; anything else means the call changes something.
+_READ_PERMS = frozenset({"getattr", "read", "search_domains", "search_networks", "search_storage_pools",
+                         "search_storage_vols", "search_node_devices", "search_interfaces",
+                         "search_secrets", "search_nwfilters", "search_nwfilter_bindings",
+                         "search_network_ports", "read_secure", "none"})
+# Where libvirt's public API check (virCheckReadOnlyGoto) differs from the ACL's verdict.
+_WRITE_ANYWAY = frozenset({"DOMAIN_SET_SCHEDULER_PARAMETERS", "SECRET_GET_VALUE", "NODE_GET_SEV_INFO",
+                           "NODE_DEVICE_GET_AUTOSTART"})
+_READ_ANYWAY = frozenset({"DOMAIN_MIGRATE_GET_COMPRESSION_CACHE", "DOMAIN_MIGRATE_GET_MAX_DOWNTIME",
+                          "DOMAIN_GET_GUEST_INFO", "CONNECT_SET_IDENTITY"})
+
+
+def is_write(spec: ProcSpec) -> bool:
+    """True when a read-only connection must refuse *spec* (libvirt's virCheckReadOnlyGoto)."""
+    if spec.name in _WRITE_ANYWAY:
+        return True
+    if spec.name in _READ_ANYWAY:
+        return False
+    return any(acl[1] not in _READ_PERMS and acl[2] is None for acl in spec.acls)
+
+
+def procedure(number: int) -> ProcSpec | None:
+    """The spec of REMOTE procedure *number*, or None when it is not a call."""
+    spec = _PROCS.get(number)
+    return spec if spec is not None and spec.kind == "call" else None
+
+
+def is_remote_program(prog: int, vers: int) -> bool:
+    return prog == REMOTE_PROGRAM and vers == REMOTE_VERSION
+
+
+def _struct_fields(type_name: str | None) -> list[tuple[str, Any]]:
+    if type_name is None:
+        return []
+    kind, body = T.TYPES[type_name]
+    assert kind == "struct", type_name
+    return list(body)
+
+
+def arg_fields(spec: ProcSpec) -> list[tuple[str, Any]]:
+    return _struct_fields(spec.args)
+
+
+def ret_fields(spec: ProcSpec) -> list[tuple[str, Any]]:
+    return _struct_fields(spec.ret)
+
+
+def has_typed_params(spec: ProcSpec, which: str) -> bool:
+    fields = ret_fields(spec) if which == "ret" else arg_fields(spec)
+    return any(_is_typed_params(t) for _f, t in fields)
+
+
+def decode_args(spec: ProcSpec, payload: bytes) -> dict[str, Any]:
+    if spec.args is None:
+        return {}
+    return codec.decode(spec.args, payload)
+
+
+def reply_ok(hdr: Header, spec: ProcSpec, ret: Any) -> bytes:
+    body = codec.encode(spec.ret, ret) if spec.ret is not None else b""
+    return pack_frame(hdr.prog, hdr.vers, hdr.proc, REPLY, hdr.serial, OK, body)
+
+
+def error_struct(err: LibvirtError) -> dict[str, Any]:
+    """remote_error for *err*, filled like libvirtd fills it."""
+    return {"code": err.code if err.code is not None else c.VIR_ERR_INTERNAL_ERROR,
+            "domain": err.domain if err.domain is not None else c.VIR_FROM_NONE,
+            "message": err.message, "level": err.level or c.VIR_ERR_ERROR, "dom": None,
+            "str1": err.str1 if err.str1 is not None else err.message, "str2": err.str2, "str3": err.str3,
+            "int1": err.int1, "int2": err.int2, "net": None}
+
+
+def reply_error(hdr: Header, err: LibvirtError) -> bytes:
+    return pack_frame(hdr.prog, hdr.vers, hdr.proc, REPLY, hdr.serial, ERROR,
+                      codec.encode("remote_error", error_struct(err)))
+
+
+def message_frame(proc_name: str, body: dict[str, Any]) -> bytes:
+    """An asynchronous MESSAGE packet (events); libvirtd uses serial 1."""
+    spec = PROC_BY_NAME[proc_name]
+    assert spec.args is not None
+    return pack_frame(REMOTE_PROGRAM, REMOTE_VERSION, spec.number, MESSAGE, 1, OK,
+                      codec.encode(spec.args, body))
+
+
+# --- handles ----------------------------------------------------------------------------
+_REFS: dict[str, Any] = {
+    "remote_nonnull_domain": DomainRef, "remote_nonnull_network": NetworkRef,
+    "remote_nonnull_storage_pool": StoragePoolRef, "remote_nonnull_storage_vol": StorageVolRef,
+    "remote_nonnull_node_device": NodeDeviceRef, "remote_nonnull_interface": InterfaceRef,
+}
+
+
+def _resolve(ftype: Any) -> Any:
+    """Follow aliases to the underlying type form."""
+    while isinstance(ftype, str) and ftype in T.TYPES and T.TYPES[ftype][0] == "alias":
+        ftype = T.TYPES[ftype][1]
+    return ftype
+
+
+def _is_typed_params(ftype: Any) -> bool:
+    ftype = _resolve(ftype)
+    return isinstance(ftype, tuple) and ftype[0] == "array" and ftype[1] == "remote_typed_param"
+
+
+def to_driver(ftype: Any, value: Any) -> Any:
+    """Convert a decoded wire value of *ftype* into what a driver method takes."""
+    if value is None:
+        return None
+    if isinstance(ftype, str) and ftype in _REFS:
+        return _REFS[ftype](*value)
+    if ftype == "remote_nonnull_domain_snapshot" or ftype == "remote_nonnull_domain_checkpoint":
+        if isinstance(value, SnapshotRef):
+            return value
+        return SnapshotRef(DomainRef(*value[1]), value[0])
+    if _is_typed_params(ftype):
+        return from_typed_params(value)
+    rt = _resolve(ftype)
+    if isinstance(rt, tuple):
+        if rt[0] == "optional":
+            return to_driver(rt[1], value)
+        if rt[0] == "array" and isinstance(value, list):
+            return [to_driver(rt[1], v) for v in value]
+    if isinstance(ftype, str) and ftype in T.TYPES and T.TYPES[ftype][0] == "struct" and isinstance(value, tuple):
+        return tuple(to_driver(t, v) for (_f, t), v in zip(_struct_fields(ftype), value))
+    return value
+
+
+def from_driver(ftype: Any, value: Any) -> Any:
+    """Convert a driver result into the wire value of *ftype*."""
+    if value is None:
+        return None
+    if isinstance(ftype, str) and ftype in _REFS:
+        return tuple(value)
+    if ftype in ("remote_nonnull_domain_snapshot", "remote_nonnull_domain_checkpoint"):
+        dom, name = value if isinstance(value, SnapshotRef) else (value[1], value[0])
+        if codec.struct_class(ftype) is SnapshotRef:
+            return SnapshotRef(tuple(dom), name)
+        return (name, tuple(dom))
+    if _is_typed_params(ftype):
+        return to_typed_params(value)
+    rt = _resolve(ftype)
+    if isinstance(rt, tuple):
+        if rt[0] == "optional":
+            return from_driver(rt[1], value)
+        if rt[0] == "array":
+            return [from_driver(rt[1], v) for v in value]
+        if rt[0] in ("fopaque", "opaque") and isinstance(value, (list, tuple)):
+            return bytes(value)
+        if rt[0] in ("fchars", "opaque_chars") and isinstance(value, str):
+            return value
+    if isinstance(ftype, str) and ftype in T.TYPES and T.TYPES[ftype][0] == "struct":
+        fields = _struct_fields(ftype)
+        if isinstance(value, dict):
+            return {f: from_driver(t, value.get(f)) for f, t in fields}
+        return {f: from_driver(t, v) for (f, t), v in zip(fields, value)}
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+# --- typed parameters ---------------------------------------------------------------------
+# libvirt's type for well-known parameter names (the drivers hand out plain Python values).
+_PARAM_TYPES: dict[str, int] = {}
+for _n in ("cpu_shares", "vcpu_period", "emulator_period", "global_period", "iothread_period",
+           "hard_limit", "soft_limit", "swap_hard_limit", "min_guarantee",
+           "total_bytes_sec", "read_bytes_sec", "write_bytes_sec", "total_iops_sec", "read_iops_sec",
+           "write_iops_sec", "total_bytes_sec_max", "read_bytes_sec_max", "write_bytes_sec_max",
+           "total_iops_sec_max", "read_iops_sec_max", "write_iops_sec_max", "size_iops_sec",
+           "total_bytes_sec_max_length", "read_bytes_sec_max_length", "write_bytes_sec_max_length",
+           "total_iops_sec_max_length", "read_iops_sec_max_length", "write_iops_sec_max_length",
+           "cpu_time", "user_time", "system_time", "vcpu_time"):
+    _PARAM_TYPES[_n] = c.VIR_TYPED_PARAM_ULLONG
+for _n in ("vcpu_quota", "emulator_quota", "global_quota", "iothread_quota",
+           "rd_req", "rd_bytes", "wr_req", "wr_bytes", "errs", "flush_operations",
+           "rd_total_times", "wr_total_times", "flush_total_times"):
+    _PARAM_TYPES[_n] = c.VIR_TYPED_PARAM_LLONG
+for _n in ("weight", "inbound.average", "inbound.peak", "inbound.burst", "inbound.floor",
+           "outbound.average", "outbound.peak", "outbound.burst", "reservation", "limit", "shares"):
+    _PARAM_TYPES[_n] = c.VIR_TYPED_PARAM_UINT
+for _n in ("numa_mode",):
+    _PARAM_TYPES[_n] = c.VIR_TYPED_PARAM_INT
+
+_UNION_ARM = {1: "i", 2: "ui", 3: "l", 4: "ul", 5: "d", 6: "b", 7: "s"}
+
+
+def _param_type(name: str, value: Any) -> int:
+    if isinstance(value, bool):
+        return c.VIR_TYPED_PARAM_BOOLEAN
+    if isinstance(value, str):
+        return c.VIR_TYPED_PARAM_STRING
+    if isinstance(value, float):
+        return c.VIR_TYPED_PARAM_DOUBLE
+    known = _PARAM_TYPES.get(name) or _PARAM_TYPES.get(name.rsplit(".", 1)[-1])
+    if known is not None:
+        return known
+    if value < 0:
+        return c.VIR_TYPED_PARAM_INT if value >= -2**31 else c.VIR_TYPED_PARAM_LLONG
+    return c.VIR_TYPED_PARAM_UINT if value < 2**32 else c.VIR_TYPED_PARAM_ULLONG
+
+
+def to_typed_params(params: Any) -> list[dict[str, Any]]:
+    """Driver parameters (a dict, or (name, type, value) triples) -> remote_typed_param list."""
+    items: list[tuple[str, int, Any]] = []
+    if isinstance(params, dict):
+        items = [(k, _param_type(k, v), v) for k, v in params.items()]
+    else:
+        for p in params:
+            if len(p) == 3:
+                items.append((p[0], p[1], p[2]))
+            else:
+                items.append((p[0], _param_type(p[0], p[1]), p[1]))
+    out = []
+    for name, ptype, value in items:
+        if ptype == c.VIR_TYPED_PARAM_BOOLEAN:
+            value = int(bool(value))
+        elif ptype == c.VIR_TYPED_PARAM_DOUBLE:
+            value = float(value)
+            if math.isnan(value):
+                value = 0.0
+        out.append({"field": name, "value": codec.union_value(ptype, _UNION_ARM[ptype], value)})
+    return out
+
+
+def from_typed_params(params: list[dict[str, Any]]) -> dict[str, Any]:
+    """remote_typed_param list -> {name: value} (booleans as bool)."""
+    out: dict[str, Any] = {}
+    for p in params:
+        ptype, value = codec.union_parts(p["value"])
+        out[p["field"]] = bool(value) if ptype == c.VIR_TYPED_PARAM_BOOLEAN else value
+    return out
