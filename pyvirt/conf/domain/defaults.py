@@ -375,8 +375,22 @@ def _default_bus(dev: str, device: str) -> str | None:
     return None
 
 
+_VIRTIO_NET = ("virtio", "virtio-transitional", "virtio-non-transitional")
+_NET_MODELS = ("virtio", "virtio-transitional", "virtio-non-transitional", "e1000", "e1000e", "igb",
+               "rtl8139", "netfront", "usb-net", "spapr-vlan", "lan9118", "scm91c111", "vlance",
+               "vmxnet", "vmxnet2", "vmxnet3", "am79c970a", "am79c973", "82540em", "82545em", "82543gc")
+
+
 def _interfaces(devices: Element) -> None:
     for net in devices.findall("interface"):
+        model = net.find("model")
+        if model is not None and model.get("type"):
+            low = model.get("type", "").lower()
+            if low in _NET_MODELS:
+                model.set("type", low)
+        if net.get("type") != "hostdev" and (model is None or model.get("type") not in _VIRTIO_NET):
+            for drv in net.findall("driver"):
+                net.remove(drv)
         mac = net.find("mac")
         if mac is not None and mac.get("address") is not None:
             mac.set("address", check_mac(mac.get("address", "")))

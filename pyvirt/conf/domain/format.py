@@ -80,6 +80,8 @@ def _canon(elem: Element, path: list[str]) -> None:
     sort_attrs(elem, key)
     if path[-1] in OPAQUE:
         return
+    if key == "interface" and elem.get("type") == "hostdev":
+        key = "interface[hostdev]"
     sort_children(elem, key)
     for ch in elem:
         if isinstance(ch.tag, str):

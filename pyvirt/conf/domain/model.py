@@ -321,6 +321,12 @@ def _strip_live(root: Element, inactive: bool) -> None:
                 if gfx.get(attr) not in (None, "-1"):
                     del gfx.attrib[attr]
     if inactive:
+        for tgt in root.iterfind("devices/interface/target"):
+            dev = tgt.get("dev", "")
+            if tgt.get("managed") != "no" and dev.startswith(("vnet", "macvtap", "macvlan")):
+                drop_attr(tgt, "dev")
+                if not tgt.attrib:
+                    detach_node(tgt)
         for node in list(root.iterfind("devices/*/alias")):
             name = node.get("name", "")
             if not name.startswith("ua-"):
