@@ -1,0 +1,1 @@
+"""The QEMU driver: domains as QEMU processes managed over QMP."""
