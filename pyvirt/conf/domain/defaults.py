@@ -291,7 +291,7 @@ def _consoles(root: Element, devices: Element, os_type: str) -> None:
         return
     for i, con in enumerate(consoles):
         tgt = con.find("target")
-        if tgt is not None and tgt.get("type") not in (None, "serial") and tgt.get("port") is None:
+        if tgt is not None and tgt.get("type") not in (None, "serial"):
             tgt.set("port", str(i))
     for con in consoles[1:]:
         tgt = con.find("target")
@@ -426,6 +426,9 @@ def _boot(root: Element, devices: Element, os_type: str) -> None:
 
 
 def _misc(root: Element, devices: Element) -> None:
+    for backend in devices.findall("rng/backend"):
+        if backend.get("model") == "egd":
+            _chardev(backend)
     for disk in devices.findall("disk"):
         for mirror in disk.findall("mirror"):
             disk.remove(mirror)
@@ -444,12 +447,44 @@ def _misc(root: Element, devices: Element) -> None:
     for fs in devices.findall("filesystem"):
         if fs.get("type", "mount") == "mount" and fs.get("accessmode") is None:
             fs.set("accessmode", "passthrough")
-    for tag in ("channel", "serial", "console", "parallel"):
+    for tag in ("channel", "serial", "console", "parallel", "smartcard", "redirdev"):
         for chr_ in devices.findall(tag):
+            _chardev(chr_)
             src = chr_.find("source")
             if (chr_.get("type") == "unix" and src is not None and src.get("path") is None
                     and not len(src)):
                 chr_.remove(src)
+
+
+def _chardev(holder: Element) -> None:
+    """Source defaults of a character device backend (mode, protocol, source order)."""
+    ctype = holder.get("type")
+    sources = holder.findall("source")
+    if ctype in ("tcp", "unix", "udp"):
+        for src in sources:
+            if src.get("mode") is None:
+                attrs = dict(src.attrib)
+                src.attrib.clear()
+                src.set("mode", "connect")
+                for k, v in attrs.items():
+                    src.set(k, v)
+    if ctype == "udp" and len(sources) > 1:
+        binds = [x for x in sources if x.get("mode") == "bind"]
+        for bind in binds:
+            holder.remove(bind)
+            first = holder.find("source")
+            if first is not None:
+                first.addprevious(bind)
+    if ctype != "tcp":
+        for proto in holder.findall("protocol"):
+            holder.remove(proto)
+    elif holder.find("protocol") is None:
+        proto = holder.makeelement("protocol", {"type": "raw"})
+        last = holder.findall("source")
+        if last:
+            last[-1].addnext(proto)
+        else:
+            holder.append(proto)
 
 
 def _cpu(root: Element) -> None:
