@@ -17,7 +17,7 @@ from ..drivers import open_driver
 from ..drivers.base import api_name
 from ..errors import LibvirtError, make_error
 from ..uri import parse_uri
-from . import events, wire
+from . import events, shapes, wire
 from .client import (CALL, CALL_WITH_FDS, OK, Client, Header)
 from .config import AUTH_NONE, AUTH_POLKIT
 
@@ -84,8 +84,17 @@ def _serve(client: Client, spec: wire.ProcSpec, args: dict[str, Any]) -> Any:
     driver = _driver(client)
     if spec.name.endswith("_EVENT_REGISTER_ANY") or spec.name.endswith("_EVENT_DEREGISTER_ANY"):
         return events.register_or_deregister(client, driver, spec, args)
-    if client.read_only and wire.is_write(spec):
-        raise read_only_error(spec)
+    if spec.name in ("CONNECT_DOMAIN_EVENT_REGISTER", "CONNECT_DOMAIN_EVENT_DEREGISTER"):
+        return events.old_style(client, driver, spec)
+    if client.read_only:
+        if wire.is_write(spec):
+            raise read_only_error(spec)
+        if spec.name == "DOMAIN_GET_XML_DESC" and args["flags"] & c.VIR_DOMAIN_XML_SECURE:
+            raise make_error(c.VIR_ERR_OPERATION_DENIED, None, c.VIR_FROM_DOMAIN,
+                             message="operation forbidden: virDomainGetXMLDesc with secure flag")
+    adapter = shapes.ADAPTERS.get(spec.name)
+    if adapter is not None:
+        return adapter(driver, args)
     return call_generic(driver, spec, args)
 
 

@@ -13,7 +13,7 @@ import logging
 from typing import Any, Callable
 
 from .. import constants as c
-from ..errors import make_error
+from ..errors import LibvirtError, make_error
 from . import wire
 from .client import Client
 
@@ -150,3 +150,16 @@ def register_or_deregister(client: Client, driver: Any, spec: wire.ProcSpec, arg
         client.callbacks[sub] = (drv_family, event_id, sub)
     holder["cb"] = sub
     return {"callbackID": sub}
+
+
+def old_style(client: Client, driver: Any, spec: wire.ProcSpec) -> dict[str, Any]:
+    """CONNECT_DOMAIN_EVENT_(DE)REGISTER: the oldest API, lifecycle events as DOMAIN_EVENT_LIFECYCLE."""
+    register = spec.name.endswith("_REGISTER")
+    fake = wire.PROC_BY_NAME["CONNECT_DOMAIN_EVENT_REGISTER_ANY" if register
+                              else "CONNECT_DOMAIN_EVENT_DEREGISTER_ANY"]
+    try:
+        register_or_deregister(client, driver, fake, {"eventID": c.VIR_DOMAIN_EVENT_ID_LIFECYCLE})
+    except LibvirtError:
+        if register:
+            raise
+    return {"cb_registered": 1 if register else 0}

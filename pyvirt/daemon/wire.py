@@ -246,7 +246,7 @@ def _param_type(name: str, value: Any) -> int:
     return c.VIR_TYPED_PARAM_UINT if value < 2**32 else c.VIR_TYPED_PARAM_ULLONG
 
 
-def to_typed_params(params: Any) -> list[dict[str, Any]]:
+def to_typed_params(params: Any) -> list[tuple[str, Any]]:
     """Driver parameters (a dict, or (name, type, value) triples) -> remote_typed_param list."""
     items: list[tuple[str, int, Any]] = []
     if isinstance(params, dict):
@@ -265,14 +265,14 @@ def to_typed_params(params: Any) -> list[dict[str, Any]]:
             value = float(value)
             if math.isnan(value):
                 value = 0.0
-        out.append({"field": name, "value": codec.union_value(ptype, _UNION_ARM[ptype], value)})
+        out.append((name, codec.union_value(ptype, _UNION_ARM[ptype], value)))
     return out
 
 
-def from_typed_params(params: list[dict[str, Any]]) -> dict[str, Any]:
+def from_typed_params(params: list[Any]) -> dict[str, Any]:
     """remote_typed_param list -> {name: value} (booleans as bool)."""
     out: dict[str, Any] = {}
-    for p in params:
-        ptype, value = codec.union_parts(p["value"])
-        out[p["field"]] = bool(value) if ptype == c.VIR_TYPED_PARAM_BOOLEAN else value
+    for field, val in params:
+        ptype, value = codec.union_parts(val)
+        out[field] = bool(value) if ptype == c.VIR_TYPED_PARAM_BOOLEAN else value
     return out
