@@ -425,7 +425,118 @@ def _boot(root: Element, devices: Element, os_type: str) -> None:
         os_el.append(os_el.makeelement("boot", {"dev": "hd"}))  # type: ignore[union-attr]
 
 
+_NET_PORTS = {"http": "80", "https": "443", "ftp": "21", "ftps": "990", "tftp": "69", "sheepdog": "7000",
+              "nbd": "10809", "ssh": "22", "iscsi": "3260", "gluster": "24007", "vxhs": "9999"}
+
+
+def parse_bitmap(text: str) -> list[int]:
+    """libvirt's bitmap syntax ('0-3,^2,8') as a sorted list."""
+    on: set[int] = set()
+    off: set[int] = set()
+    for part in text.replace(" ", "").split(","):
+        if not part:
+            continue
+        neg = part.startswith("^")
+        part = part.lstrip("^")
+        lo, _, hi = part.partition("-")
+        rng = range(int(lo), int(hi or lo) + 1)
+        (off if neg else on).update(rng)
+    return sorted(on - off)
+
+
+def format_bitmap(bits: list[int]) -> str:
+    """Ranges as libvirt writes them ('0-3,5')."""
+    out: list[str] = []
+    i = 0
+    while i < len(bits):
+        j = i
+        while j + 1 < len(bits) and bits[j + 1] == bits[j] + 1:
+            j += 1
+        out.append(str(bits[i]) if i == j else f"{bits[i]}-{bits[j]}")
+        i = j + 1
+    return ",".join(out)
+
+
+_BITMAPS = (("vcpu", "cpuset"), ("cputune/vcpupin", "cpuset"), ("cputune/emulatorpin", "cpuset"),
+            ("cputune/iothreadpin", "cpuset"), ("numatune/memory", "nodeset"),
+            ("numatune/memnode", "nodeset"), ("cpu/numa/cell", "cpus"),
+            ("memoryBacking/hugepages/page", "nodeset"))
+
+
+def _units(root: Element) -> None:
+    for path, attr in _BITMAPS:
+        for node in root.findall(path):
+            if node.get(attr):
+                try:
+                    node.set(attr, format_bitmap(parse_bitmap(node.get(attr, ""))))
+                except ValueError:
+                    pass
+    for tag in ("hard_limit", "soft_limit", "swap_hard_limit", "min_guarantee"):
+        node = root.find(f"memtune/{tag}")
+        if node is None:
+            continue
+        kib = scale_to_kib(node.text, node.get("unit"), tag)
+        if kib >= 9007199254740991:
+            root.find("memtune").remove(node)  # type: ignore[union-attr]
+            continue
+        node.text = str(kib)
+        node.attrib.clear()
+        node.set("unit", "KiB")
+    memtune = root.find("memtune")
+    if memtune is not None and not len(memtune):
+        root.remove(memtune)
+    for path in ("features/hpt/maxpagesize", "devices/controller/pcihole64"):
+        for node in root.findall(path):
+            node.text = str(scale_to_kib(node.text, node.get("unit"), path.rsplit("/", 1)[-1]))
+            node.set("unit", "KiB")
+    for page in root.findall("memoryBacking/hugepages/page"):
+        if page.get("size"):
+            page.set("size", str(scale_to_kib(page.get("size"), page.get("unit"), "size")))
+            page.set("unit", "KiB")
+    tseg = root.find("features/smm/tseg")
+    if tseg is not None:
+        kib = scale_to_kib(tseg.text, tseg.get("unit"), "tseg", default_unit="MiB")
+        tseg.text = str(kib // 1024)
+        tseg.set("unit", "MiB")
+
+
+def _network_sources(root: Element) -> None:
+    for src in root.iter("source"):
+        proto = src.get("protocol")
+        if proto is None:
+            continue
+        if proto == "iscsi" and src.get("name") and "/" not in src.get("name", ""):
+            src.set("name", src.get("name", "") + "/0")
+        for host in src.findall("host"):
+            if host.get("transport") in (None, "tcp") and host.get("port") is None \
+                    and host.get("socket") is None and proto in _NET_PORTS:
+                host.set("port", _NET_PORTS[proto])
+
+
 def _misc(root: Element, devices: Element) -> None:
+    _units(root)
+    _network_sources(devices)
+    for fs in devices.findall("filesystem"):
+        if fs.get("type") is None:
+            attrs = dict(fs.attrib)
+            fs.attrib.clear()
+            fs.set("type", "mount")
+            fs.attrib.update(attrs)
+    for backend in devices.findall("rng/backend"):
+        if backend.get("model") == "random" and not (backend.text or "").strip():
+            backend.text = "/dev/random"
+    cpu = root.find("cpu")
+    if cpu is not None and cpu.get("mode") in ("host-model", "host-passthrough", "maximum"):
+        model = cpu.find("model")
+        if model is not None and not (model.text or "").strip() and len(model.attrib) <= 1 \
+                and cpu.get("mode") == "host-model":
+            cpu.remove(model)
+    # tristate features written as <pmu state='on'/> (acpi, apic, pae... stay bare)
+    for tag in ("pmu", "vmcoreinfo", "pvspinlock", "hap", "vmport", "smm", "htm", "nested-hv",
+                "ccf-assist"):
+        node = root.find(f"features/{tag}")
+        if node is not None and node.get("state") is None:
+            node.set("state", "on")
     for backend in devices.findall("rng/backend"):
         if backend.get("model") == "egd":
             _chardev(backend)

@@ -117,7 +117,7 @@ def _write(elem: Element, indent: int, out: list[str]) -> None:
     kids = [ch for ch in elem if isinstance(ch.tag, str)]
     if not kids:
         text = elem.text
-        if name in ("devices", "redirdev"):
+        if name in ("devices", "redirdev") or (name == "hyperv" and elem.get("mode") == "passthrough"):
             out.append(f"{pad}<{name}{attrs}>")
             out.append(f"{pad}</{name}>")
         elif text and text.strip():

@@ -304,6 +304,8 @@ class DomainDef:
         if not secure:
             for gfx in root.iterfind("devices/graphics"):
                 drop_attr(gfx, "passwd")
+            for cookies in list(root.iter("cookies")):
+                detach_node(cookies)
         if inactive or migratable:
             _strip_live(root, inactive)
         out = canonical_copy(root)
