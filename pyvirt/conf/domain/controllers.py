@@ -59,6 +59,36 @@ def assign_disk_address(disk: Element) -> None:
     disk.append(addr)
 
 
+def _disk_key(disk: Element) -> tuple[str | None, int]:
+    tgt = disk.find("target")
+    if tgt is None:
+        return None, -1
+    return tgt.get("bus"), disk_name_to_index(tgt.get("dev", ""))
+
+
+def disk_insert_pos(ordered: list[Element], disk: Element) -> int:
+    """Where libvirt's virDomainDiskInsert puts *disk* in *ordered* (same bus, by name)."""
+    bus, idx = _disk_key(disk)
+    insert_at = -1
+    for pos in range(len(ordered) - 1, -1, -1):
+        cbus, cidx = _disk_key(ordered[pos])
+        if cbus == bus and cidx > idx:
+            insert_at = pos
+        elif cbus == bus and insert_at == -1:
+            insert_at = pos + 1
+    return len(ordered) if insert_at == -1 else insert_at
+
+
+def order_disks(devices: Element) -> None:
+    """Reorder disks as libvirt's parser inserts them."""
+    disks = devices.findall("disk")
+    ordered: list[Element] = []
+    for disk in disks:
+        ordered.insert(disk_insert_pos(ordered, disk), disk)
+    if ordered != disks:
+        _replace(devices, disks, ordered)
+
+
 def _idx(ctrl: Element) -> int:
     val = ctrl.get("index")
     return -1 if val is None else int(val)

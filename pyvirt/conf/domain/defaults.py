@@ -14,7 +14,7 @@ import uuid as uuidlib
 from ... import constants as c
 from ...errors import make_error
 from ..xmlutil import Element
-from .controllers import add_implicit_controllers, assign_disk_address, order_controllers
+from .controllers import add_implicit_controllers, assign_disk_address, order_controllers, order_disks
 from .props import drop_attr
 from .units import scale_to_kib
 
@@ -472,9 +472,10 @@ def _units(root: Element) -> None:
                 except ValueError:
                     pass
     for tag in ("hard_limit", "soft_limit", "swap_hard_limit", "min_guarantee"):
-        node = root.find(f"memtune/{tag}")
-        if node is None:
+        limit = root.find(f"memtune/{tag}")
+        if limit is None:
             continue
+        node = limit
         kib = scale_to_kib(node.text, node.get("unit"), tag)
         if kib >= 9007199254740991:
             root.find("memtune").remove(node)  # type: ignore[union-attr]
@@ -518,10 +519,7 @@ def _misc(root: Element, devices: Element) -> None:
     _network_sources(devices)
     for fs in devices.findall("filesystem"):
         if fs.get("type") is None:
-            attrs = dict(fs.attrib)
-            fs.attrib.clear()
             fs.set("type", "mount")
-            fs.attrib.update(attrs)
     for backend in devices.findall("rng/backend"):
         if backend.get("model") == "random" and not (backend.text or "").strip():
             backend.text = "/dev/random"
@@ -574,11 +572,7 @@ def _chardev(holder: Element) -> None:
     if ctype in ("tcp", "unix", "udp"):
         for src in sources:
             if src.get("mode") is None:
-                attrs = dict(src.attrib)
-                src.attrib.clear()
                 src.set("mode", "connect")
-                for k, v in attrs.items():
-                    src.set(k, v)
     if ctype == "udp" and len(sources) > 1:
         binds = [x for x in sources if x.get("mode") == "bind"]
         for bind in binds:
@@ -704,6 +698,7 @@ def post_parse(root: Element, default_arch: str = "i686") -> None:
     os_type = root.findtext("os/type") or "hvm"
     arch = root.find("os/type").get("arch", default_arch)  # type: ignore[union-attr]
     _disks(devices)
+    order_disks(devices)
     _interfaces(devices)
     _hostdevs(devices)
     _boot(root, devices, os_type)

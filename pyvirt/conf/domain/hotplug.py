@@ -15,7 +15,7 @@ from ... import constants as c
 from ...errors import make_error
 from ..xmlutil import Element
 from . import defaults
-from .controllers import _insert as insert_controller, disk_name_to_index
+from .controllers import _insert as insert_controller, disk_insert_pos
 from .devices import DeviceDef, wrap_device
 from .props import detach_node
 
@@ -211,15 +211,11 @@ def _place(devices: Element, elem: Element) -> None:
     tag = elem.tag
     same = devices.findall(tag)
     if tag == "disk":
-        at = -1
-        idx_new = disk_name_to_index(_target(elem))
-        for pos in range(len(same) - 1, -1, -1):
-            cur = same[pos]
-            if _bus(cur) == _bus(elem) and disk_name_to_index(_target(cur)) > idx_new:
-                at = pos
-            elif _bus(cur) == _bus(elem) and at == -1:
-                at = pos + 1
-        if 0 <= at < len(same):
+        tgt = elem.find("target")
+        if tgt is not None and tgt.get("bus") is None and _bus(elem):
+            tgt.set("bus", _bus(elem) or "")
+        at = disk_insert_pos(same, elem)
+        if at < len(same):
             same[at].addprevious(elem)
             return
     elif tag == "controller":
