@@ -205,3 +205,22 @@ def test_failed_attach_leaves_definition_alone() -> None:
     with pytest.raises(LibvirtError):
         d.attach_device("<interface type='network'><mac address='zz'/><source network='n'/></interface>")
     assert d.to_xml() == before
+
+
+def test_inactive_hides_live_state() -> None:
+    d = DomainDef.parse("<domain type='test'><name>x</name><memory>1024</memory><os><type>hvm</type></os>"
+                        "<devices><interface type='network'><mac address='52:54:00:00:00:01'/>"
+                        "<source network='default'/></interface><graphics type='vnc' autoport='yes'/>"
+                        "<disk type='file'><source file='/a'/><target dev='vda'/><alias name='ua-disk'/>"
+                        "</disk><disk type='file'><source file='/b'/><target dev='vdb'/></disk>"
+                        "</devices></domain>")
+    d.interfaces[0].target_dev = "vnet3"
+    d.graphics[0].port = 5901
+    d.disks[1].alias = "virtio-disk1"
+    live = d.to_xml(id=1)
+    assert "<target dev='vnet3'/>" in live and "port='5901'" in live
+    assert "<alias name='virtio-disk1'/>" in live
+    cold = d.to_xml(inactive=True)
+    assert "vnet3" not in cold and "port='-1' autoport='yes'" in cold
+    assert "<alias name='ua-disk'/>" in cold and "virtio-disk1" not in cold
+    assert d.to_xml(id=1, migratable=True) == live

@@ -663,8 +663,12 @@ def _drop_foreign(root: Element) -> None:
             root.remove(node)
 
 
-def post_parse(root: Element, default_arch: str = "i686") -> None:
-    """Validate *root* (a ``<domain>``) and fill libvirt's defaults in place."""
+def post_parse(root: Element, default_arch: str = "i686", inactive: bool = True) -> None:
+    """Validate *root* (a ``<domain>``) and fill libvirt's defaults in place.
+
+    *inactive* parses as libvirt does for define: live-only data such as
+    device aliases other than user aliases (``ua-*``) is dropped.
+    """
     virt = root.get("type")
     if virt is None:
         raise make_error(c.VIR_ERR_INTERNAL_ERROR, "missing domain type attribute", c.VIR_FROM_DOMAIN)
@@ -674,6 +678,10 @@ def post_parse(root: Element, default_arch: str = "i686") -> None:
         if key not in ("type",):
             del root.attrib[key]
     _drop_foreign(root)
+    if inactive:
+        for alias in list(root.iterfind("devices/*/alias")):
+            if not alias.get("name", "").startswith("ua-"):
+                alias.getparent().remove(alias)  # type: ignore[union-attr]
     name = root.find("name")
     if name is None or not (name.text or "").strip():
         raise make_error(c.VIR_ERR_NO_NAME, None, c.VIR_FROM_DOMAIN)

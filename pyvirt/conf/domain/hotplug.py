@@ -77,7 +77,7 @@ def _normalized(elem: Element) -> Element:
     devs = holder.makeelement("devices", {})
     devs.append(copy.deepcopy(elem))
     holder.append(devs)
-    defaults.post_parse(holder)
+    defaults.post_parse(holder, inactive=False)
     return devs.find(elem.tag)  # type: ignore[return-value]
 
 
@@ -200,7 +200,7 @@ def attach(dom: "DomainDef", xml: str | Element) -> DeviceDef:
     wdev = work.find("devices")
     assert wdev is not None
     _place(wdev, elem)
-    defaults.post_parse(work)
+    defaults.post_parse(work, inactive=False)
     dom.xml = work
     new = next(e for e in work.iter() if isinstance(e.tag, str) and e.get(_MARK))
     del new.attrib[_MARK]
@@ -268,7 +268,7 @@ def update(dom: "DomainDef", xml: str | Element) -> DeviceDef:
     target = found[0]
     target.addprevious(elem)
     detach_node(target)
-    defaults.post_parse(work)
+    defaults.post_parse(work, inactive=False)
     dom.xml = work
     new = next(e for e in work.iter() if isinstance(e.tag, str) and e.get(_MARK))
     del new.attrib[_MARK]

@@ -46,15 +46,19 @@ class DomainDef:
 
     # --- construction -------------------------------------------------
     @classmethod
-    def parse(cls, text: str | bytes, default_arch: str = "i686") -> "DomainDef":
-        """Parse and validate *text*, filling libvirt's defaults."""
+    def parse(cls, text: str | bytes, default_arch: str = "i686", inactive: bool = True) -> "DomainDef":
+        """Parse and validate *text*, filling libvirt's defaults.
+
+        *inactive* (the default, as for define) drops live-only data; pass
+        False to read back live XML (e.g. a saved status file) with aliases.
+        """
         data = text.encode() if isinstance(text, str) else text
         if not data.strip():
             # libxml2's own wording (printed with a "(null)" context line)
             raise make_error(c.VIR_ERR_XML_DETAIL, None, c.VIR_FROM_DOMAIN,
                              message="(domain_definition):1: Document is empty\n(null)\n^")
         root = parse_xml(data, root="domain", what="domain_definition", domain=c.VIR_FROM_DOMAIN)
-        defaults.post_parse(root, default_arch=default_arch)
+        defaults.post_parse(root, default_arch=default_arch, inactive=inactive)
         return cls(root)
 
     def copy(self) -> "DomainDef":
@@ -306,8 +310,8 @@ class DomainDef:
                 drop_attr(gfx, "passwd")
             for cookies in list(root.iter("cookies")):
                 detach_node(cookies)
-        if inactive or migratable:
-            _strip_live(root, inactive)
+        if inactive:
+            _strip_live(root)
         out = canonical_copy(root)
         etree.cleanup_namespaces(out)
         return serialize(out)
@@ -316,20 +320,21 @@ class DomainDef:
         return self.to_xml()
 
 
-def _strip_live(root: Element, inactive: bool) -> None:
+def _strip_live(root: Element) -> None:
+    """Drop what libvirt leaves out of inactive XML (live ports, generated names, aliases)."""
     for gfx in root.iterfind("devices/graphics"):
-        if gfx.get("autoport") == "yes":
-            for attr in ("port", "tlsPort", "websocket"):
-                if gfx.get(attr) not in (None, "-1"):
-                    del gfx.attrib[attr]
-    if inactive:
-        for tgt in root.iterfind("devices/interface/target"):
-            dev = tgt.get("dev", "")
-            if tgt.get("managed") != "no" and dev.startswith(("vnet", "macvtap", "macvlan")):
-                drop_attr(tgt, "dev")
-                if not tgt.attrib:
-                    detach_node(tgt)
-        for node in list(root.iterfind("devices/*/alias")):
-            name = node.get("name", "")
-            if not name.startswith("ua-"):
-                detach_node(node)
+        if gfx.get("autoport") != "yes":
+            continue
+        if gfx.get("type") == "vnc" and gfx.get("port") is not None:
+            gfx.set("port", "-1")
+        elif gfx.get("type") == "spice":
+            drop_attr(gfx, "port", "tlsPort")
+    for tgt in root.iterfind("devices/interface/target"):
+        dev = tgt.get("dev", "")
+        if tgt.get("managed") != "no" and dev.startswith(("vnet", "macvtap", "macvlan")):
+            drop_attr(tgt, "dev")
+            if not tgt.attrib:
+                detach_node(tgt)
+    for node in list(root.iterfind("devices/*/alias")):
+        if not node.get("name", "").startswith("ua-"):
+            detach_node(node)
