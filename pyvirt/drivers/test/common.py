@@ -5,24 +5,34 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from ... import constants as c
-from ...errors import LibvirtError, check_flags, make_error
+from ...errors import LibvirtError, make_error
 from ..base import DomainRef, Driver
 from .state import DomObj, TestState
 from .xmldefs import DomainDef, uuid_str
 
-__all__ = ["TestBase", "err", "flags_ok", "Event"]
+__all__ = ["TestBase", "err", "conf_err", "flags_ok", "Event"]
 
 # (family, event id, key, ref, args)
 Event = tuple[str, int, object, object, tuple[Any, ...]]
 
 
-def err(code: int, detail: str | None = None, message: str | None = None) -> LibvirtError:
-    """A libvirt error reported by the test driver (VIR_FROM_TEST)."""
-    return make_error(code, detail, c.VIR_FROM_TEST, message=message)
+def err(code: int, detail: str | None = None, message: str | None = None,
+        domain: int = c.VIR_FROM_TEST) -> LibvirtError:
+    """A libvirt error reported by the test driver (VIR_FROM_TEST unless *domain* says otherwise)."""
+    return make_error(code, detail, domain, message=message)
+
+
+def conf_err(code: int, detail: str | None = None) -> LibvirtError:
+    """An error libvirt reports from its shared domain object code (VIR_FROM_DOMAIN)."""
+    return make_error(code, detail, c.VIR_FROM_DOMAIN)
 
 
 def flags_ok(flags: int, allowed: int, func: str) -> None:
-    check_flags(flags, allowed, func, c.VIR_FROM_TEST)
+    """libvirt's virCheckFlags: the message carries no "invalid argument: " prefix."""
+    bad = flags & ~allowed
+    if bad:
+        raise make_error(c.VIR_ERR_INVALID_ARG, None, c.VIR_FROM_TEST,
+                         message=f"unsupported flags (0x{bad:x}) in function {func}")
 
 
 class TestBase(Driver):
@@ -50,14 +60,15 @@ class TestBase(Driver):
     @staticmethod
     def _check_active(d: DomObj) -> None:
         if d.id == -1:
-            raise err(c.VIR_ERR_OPERATION_INVALID, "domain is not running")
+            raise conf_err(c.VIR_ERR_OPERATION_INVALID, "domain is not running")
 
     def _one_def(self, d: DomObj, flags: int) -> tuple[DomainDef, bool]:
         """libvirt's virDomainObjGetOneDefState: the definition *flags* select, and whether it is live."""
         live_f, conf_f = c.VIR_DOMAIN_AFFECT_LIVE, c.VIR_DOMAIN_AFFECT_CONFIG
         if flags & live_f and flags & conf_f:
-            raise err(c.VIR_ERR_INVALID_ARG, "Flags 'VIR_DOMAIN_AFFECT_LIVE' and "
-                      "'VIR_DOMAIN_AFFECT_CONFIG' are mutually exclusive")
+            raise make_error(c.VIR_ERR_INVALID_ARG, None, c.VIR_FROM_DOMAIN,
+                             message="Flags 'VIR_DOMAIN_AFFECT_LIVE' and 'VIR_DOMAIN_AFFECT_CONFIG' are "
+                                     "mutually exclusive")
         flags = self._impact(d, flags)
         live = bool(flags & live_f)
         if d.active() and flags & conf_f:
@@ -70,9 +81,9 @@ class TestBase(Driver):
         if not flags & (live_f | conf_f):
             flags |= live_f if d.active() else conf_f
         if not d.active() and flags & live_f:
-            raise err(c.VIR_ERR_OPERATION_INVALID, "domain is not running")
+            raise conf_err(c.VIR_ERR_OPERATION_INVALID, "domain is not running")
         if not d.persistent and flags & conf_f:
-            raise err(c.VIR_ERR_OPERATION_INVALID, "transient domains do not have any persistent config")
+            raise conf_err(c.VIR_ERR_OPERATION_INVALID, "transient domains do not have any persistent config")
         return flags
 
     def _defs(self, d: DomObj, flags: int) -> tuple[DomainDef | None, DomainDef | None]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from ... import constants as c
 from ..base import DomainRef
-from .common import Event, TestBase, err, flags_ok
+from .common import Event, TestBase, conf_err, err, flags_ok
 from .loader import generate_ifnames, start_domain
 from .state import DomObj
 from .xmldefs import DomainDef
@@ -48,13 +48,12 @@ class DomainsMixin(TestBase):
         d = st.dom_uuid.get(new.uuid_bytes)
         if d is not None:
             if d.name != new.name:
-                raise err(c.VIR_ERR_OPERATION_FAILED,
-                          f"domain '{d.name}' is already defined with uuid {d.def_.uuid}")
+                raise conf_err(c.VIR_ERR_OPERATION_FAILED, f"domain '{d.name}' is already defined with uuid {d.def_.uuid}")
             if check_live:
                 if d.active():
-                    raise err(c.VIR_ERR_OPERATION_INVALID, f"domain '{d.name}' is already active")
+                    raise conf_err(c.VIR_ERR_OPERATION_INVALID, f"domain '{d.name}' is already active")
                 if not d.persistent:
-                    raise err(c.VIR_ERR_OPERATION_INVALID, f"domain '{d.name}' is already being started")
+                    raise conf_err(c.VIR_ERR_OPERATION_INVALID, f"domain '{d.name}' is already being started")
             old: DomainDef | None
             if d.active():
                 old = d.new_def
@@ -70,8 +69,7 @@ class DomainsMixin(TestBase):
             return d, old, False
         other = st.domains.get(new.name)
         if other is not None:
-            raise err(c.VIR_ERR_OPERATION_FAILED,
-                      f"domain '{new.name}' already exists with uuid {other.def_.uuid}")
+            raise conf_err(c.VIR_ERR_OPERATION_FAILED, f"domain '{new.name}' already exists with uuid {other.def_.uuid}")
         d = DomObj(new)
         st.add_domain(d)
         return d, None, True
@@ -357,7 +355,7 @@ class DomainsMixin(TestBase):
                 raise err(c.VIR_ERR_OPERATION_INVALID, "domain has to be shutoff before renaming")
             other = self.st.domains.get(new_name)
             if other is not None:
-                raise err(c.VIR_ERR_OPERATION_INVALID, f"domain with name '{new_name}' already exists")
+                raise conf_err(c.VIR_ERR_OPERATION_INVALID, f"domain with name '{new_name}' already exists")
             if "/" in new_name:
                 raise err(c.VIR_ERR_XML_ERROR, f"name {new_name} cannot contain '/'")
             ev_old = self._lifecycle(d, c.VIR_DOMAIN_EVENT_UNDEFINED, c.VIR_DOMAIN_EVENT_UNDEFINED_RENAMED)

@@ -169,8 +169,9 @@ class DomainConfigMixin(TestBase):
         flags_ok(flags, _LF, "virDomainGetVcpuPinInfo")
         with self._lock:
             d = self._dom(dom)
-            df, _ = self._one_def(d, flags)
-            return [tuple(self._cpumap(d, i)) for i in range(df.max_vcpus)]
+            self._one_def(d, flags)
+            # libvirt-python asks for as many maps as virDomainGetInfo reports vCPUs
+            return [tuple(self._cpumap(d, i)) for i in range(d.def_.vcpus)]
 
     def domain_pin_emulator(self, dom: DomainRef, cpumap: Any, flags: int = 0) -> None:
         self.check_writable()
@@ -197,26 +198,7 @@ class DomainConfigMixin(TestBase):
         flags_ok(flags, _LF, "virDomainGetMetadata")
         with self._lock:
             df, _ = self._one_def(self._dom(dom), flags)
-            if type == c.VIR_DOMAIN_METADATA_DESCRIPTION:
-                val = df.description
-            elif type == c.VIR_DOMAIN_METADATA_TITLE:
-                val = df.title
-            elif type == c.VIR_DOMAIN_METADATA_ELEMENT:
-                if not uri:
-                    raise err(c.VIR_ERR_INVALID_ARG, "no uri specified")
-                el = df.get_metadata(uri)
-                val = None
-                if el is not None:
-                    import copy
-                    el = copy.deepcopy(el)
-                    etree.cleanup_namespaces(el)
-                    val = format_xml(el).rstrip("\n")
-            else:
-                raise err(c.VIR_ERR_INVALID_ARG, "unknown metadata type '%d'" % type)
-            if val is None:
-                raise err(c.VIR_ERR_NO_DOMAIN_METADATA, None,
-                          "metadata not found: Requested metadata element is not present")
-            return val
+            return df.metadata(type, uri)
 
     def domain_set_metadata(self, dom: DomainRef, type: int, metadata: str | None, key: str | None,
                             uri: str | None, flags: int = 0) -> None:
@@ -226,29 +208,8 @@ class DomainConfigMixin(TestBase):
             d = self._dom(dom)
             live, conf = self._defs(d, flags)
             for df in (live, conf):
-                if df is None:
-                    continue
-                if type == c.VIR_DOMAIN_METADATA_DESCRIPTION:
-                    df.description = metadata or None
-                elif type == c.VIR_DOMAIN_METADATA_TITLE:
-                    if metadata and "\n" in metadata:
-                        raise err(c.VIR_ERR_INVALID_ARG, "Domain title can't contain newlines")
-                    df.title = metadata or None
-                elif type == c.VIR_DOMAIN_METADATA_ELEMENT:
-                    if not uri:
-                        raise err(c.VIR_ERR_INVALID_ARG, "uri argument must not be NULL")
-                    if metadata:
-                        if not key:
-                            raise err(c.VIR_ERR_INVALID_ARG, "key argument must not be NULL")
-                        el = parse_xml(metadata, None, "(metadata_xml)")
-                        new = etree.Element("{%s}%s" % (uri, el.tag if isinstance(el.tag, str) and "}" not in el.tag
-                                                         else etree.QName(el).localname), nsmap={key: uri})
-                        _copy_into_ns(el, new, uri)
-                        df.set_metadata(uri, new)
-                    else:
-                        df.set_metadata(uri, None)
-                else:
-                    raise err(c.VIR_ERR_INVALID_ARG, "unknown metadata type '%d'" % type)
+                if df is not None:
+                    df.set_metadata(type, metadata, key, uri)
             ref = d.ref()
         self.st.bus.emit("domain", c.VIR_DOMAIN_EVENT_ID_METADATA_CHANGE, ref.uuid, ref, type, uri)
 
@@ -593,17 +554,3 @@ class DomainConfigMixin(TestBase):
         import base64
         png = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
         return "image/png", png
-
-
-def _copy_into_ns(src: Any, dst: Any, uri: str) -> None:
-    """Copy *src*'s attributes, text and children into *dst*, moving elements into *uri*."""
-    for k, v in src.attrib.items():
-        dst.set(k, v)
-    dst.text = src.text
-    for child in src:
-        if not isinstance(child.tag, str):
-            continue
-        local = etree.QName(child).localname
-        new = etree.SubElement(dst, "{%s}%s" % (uri, local))
-        _copy_into_ns(child, new, uri)
-        new.tail = child.tail

@@ -113,9 +113,11 @@ class NetworksMixin(TestBase):
         if n is not None:
             if n.def_.name != nd.name:
                 raise err(c.VIR_ERR_OPERATION_FAILED,
-                          f"network '{n.def_.name}' is already defined with uuid {n.def_.uuid}")
+                          f"network '{n.def_.name}' is already defined with uuid {n.def_.uuid}",
+                          domain=c.VIR_FROM_NETWORK)
             if check_live and n.active:
-                raise err(c.VIR_ERR_OPERATION_INVALID, f"network is already active as '{n.def_.name}'")
+                raise err(c.VIR_ERR_OPERATION_INVALID, f"network is already active as '{n.def_.name}'",
+                          domain=c.VIR_FROM_NETWORK)
             if live:
                 if n.new_def is None and n.persistent:
                     n.new_def = n.def_
@@ -128,7 +130,7 @@ class NetworksMixin(TestBase):
         other = st.networks.get(nd.name)
         if other is not None:
             raise err(c.VIR_ERR_OPERATION_FAILED,
-                      f"network '{nd.name}' already exists with uuid {other.def_.uuid}")
+                      f"network '{nd.name}' already exists with uuid {other.def_.uuid}", domain=c.VIR_FROM_NETWORK)
         n = NetObj(nd, persistent=not live)
         st.add_network(n)
         return n, True

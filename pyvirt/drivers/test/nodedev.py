@@ -150,7 +150,7 @@ class NodeDevMixin(TestBase):
             d = self._devobj(dev.name)
             fc = d.def_.root.find("capability[@type='scsi_host']/capability[@type='fc_host']")
             if fc is None:
-                raise err(c.VIR_ERR_INVALID_ARG, "Device is not a fibre channel HBA")
+                return  # libvirt's test driver reports the error but returns success
             parent = d.def_.parent
             if not parent or parent not in self.st.devs:
                 raise err(c.VIR_ERR_INTERNAL_ERROR, f"cannot find parent '{parent}' definition")

@@ -9,7 +9,7 @@ from lxml import etree
 from ... import constants as c
 from ...conf.xmlutil import escape_text, parse_xml
 from ..base import DomainRef, SnapshotRef
-from .common import Event, TestBase, err, flags_ok
+from .common import Event, TestBase, conf_err, err, flags_ok
 from .loader import start_domain
 from .state import DomObj, SnapObj
 from .xmldefs import DomainDef, SnapshotDef
@@ -196,7 +196,7 @@ class SnapshotsMixin(TestBase):
                 now = int(time.time())
                 name = sdef.name or str(now)
                 if name in d.snapshots:
-                    raise err(c.VIR_ERR_INVALID_ARG, f"domain snapshot {name} already exists")
+                    raise conf_err(c.VIR_ERR_OPERATION_FAILED, f"domain moment {name} already exists")
                 mem = root.find("memory")
                 memory = mem.get("snapshot") if mem is not None and mem.get("snapshot") else None
                 state = STATE_NAMES[d.state]
@@ -240,12 +240,12 @@ class SnapshotsMixin(TestBase):
                           f"{d.def_.uuid}")
             dom_xml = DomainDef.from_element(de).to_xml(inactive=True, secure=True)
         else:
-            dom_xml = ""
+            raise err(c.VIR_ERR_INTERNAL_ERROR, "missing domain in snapshot", domain=c.VIR_FROM_DOMAIN_SNAPSHOT)
         mem = root.find("memory")
         memory = mem.get("snapshot") if mem is not None and mem.get("snapshot") else (
             "no" if state == "shutoff" else "internal")
         ctime = int(root.findtext("creationTime") or 0)
-        s = SnapObj(sdef.name, sdef, parent, ctime, state, dom_xml, memory, "internal")
+        s = SnapObj(sdef.name, sdef, parent, ctime, state, dom_xml, memory, "")
         s.description = sdef.description  # type: ignore[attr-defined]
         d.snapshots[sdef.name] = s
         return s
@@ -341,10 +341,10 @@ def _format_snapshot(s: SnapObj) -> str:
     if s.dom_xml:
         dom = parse_xml(s.dom_xml, "domain")
         disks = [d.find("target").get("dev") for d in dom.findall("devices/disk") if d.find("target") is not None]
-        if disks:
+        if disks and s.disks:
             out.append("  <disks>")
             for name in disks:
-                out.append(f"    <disk name='{name}' snapshot='{s.disks or 'internal'}'/>")
+                out.append(f"    <disk name='{name}' snapshot='{s.disks}'/>")
             out.append("  </disks>")
         out += ["  " + line if line else line for line in s.dom_xml.rstrip("\n").split("\n")]
     out.append("</domainsnapshot>")

@@ -8,7 +8,7 @@ from typing import Any
 
 from ... import constants as c
 from ..base import DomainRef
-from .common import TestBase, err, flags_ok
+from .common import TestBase, conf_err, err, flags_ok
 from .domains import _matches
 from .state import DomObj
 
@@ -114,8 +114,9 @@ class StatsMixin(TestBase):
         with self._lock:
             d = self._dom(dom)
             df, _ = self._one_def(d, flags)
-            n = 8
-            return [(i, [True] * n) for i in df.iothread_ids]
+            # libvirt sizes the default map by the vCPU count; python widens it to the 8-CPU node map
+            cmap = [j < df.vcpus for j in range(8)]
+            return [(i, list(cmap)) for i in df.iothread_ids]
 
     def _iothread_defs(self, dom: DomainRef, flags: int) -> tuple[DomObj, list[Any]]:
         d = self._dom(dom)
@@ -132,7 +133,7 @@ class StatsMixin(TestBase):
             for df in defs:
                 ids = df.iothread_ids
                 if iothread_id in ids:
-                    raise err(c.VIR_ERR_INVALID_ARG, f"an IOThread is already using iothread_id '{iothread_id}'")
+                    raise conf_err(c.VIR_ERR_INVALID_ARG, f"an IOThread is already using iothread_id '{iothread_id}'")
                 df.set_iothread_ids(sorted(ids + [iothread_id]))
                 if df is d.def_ and d.active():
                     d.iothreads[iothread_id] = [32768, 0, 0]
@@ -147,7 +148,7 @@ class StatsMixin(TestBase):
             for df in defs:
                 ids = df.iothread_ids
                 if iothread_id not in ids:
-                    raise err(c.VIR_ERR_INVALID_ARG, f"cannot find IOThread '{iothread_id}' in iothreadids list")
+                    raise conf_err(c.VIR_ERR_INVALID_ARG, f"cannot find IOThread '{iothread_id}' in iothreadids list")
                 df.set_iothread_ids([i for i in ids if i != iothread_id])
                 if df is d.def_:
                     d.iothreads.pop(iothread_id, None)

@@ -111,7 +111,7 @@ class StorageMixin(TestBase):
 
     def connect_find_storage_pool_sources(self, type: str, src_spec: str | None, flags: int = 0) -> str:
         flags_ok(flags, 0, "testConnectFindStoragePoolSources")
-        if type not in _POOL_TYPES:
+        if type == "dir":  # libvirt: "dir" is enum 0, which its check takes for "unknown"
             raise err(c.VIR_ERR_INTERNAL_ERROR, f"unknown storage pool type {type}")
         host = None
         if src_spec:
@@ -153,20 +153,22 @@ class StorageMixin(TestBase):
         if p is not None:
             if p.def_.name != pdef.name:
                 raise err(c.VIR_ERR_OPERATION_FAILED,
-                          f"pool '{p.def_.name}' is already defined with uuid {p.def_.uuid}")
+                          f"pool '{p.def_.name}' is already defined with uuid {p.def_.uuid}",
+                          domain=c.VIR_FROM_STORAGE)
             if check_live and p.active:
-                raise err(c.VIR_ERR_OPERATION_INVALID, f"pool is already active as '{p.def_.name}'")
+                raise err(c.VIR_ERR_OPERATION_INVALID, f"pool is already active as '{p.def_.name}'",
+                          domain=c.VIR_FROM_STORAGE)
             p.def_ = pdef
             return p
         other = st.pools.get(pdef.name)
         if other is not None:
             raise err(c.VIR_ERR_OPERATION_FAILED,
-                      f"pool '{pdef.name}' already exists with uuid {other.def_.uuid}")
+                      f"pool '{pdef.name}' already exists with uuid {other.def_.uuid}", domain=c.VIR_FROM_STORAGE)
         for q in st.pools.values():
             if pdef.type in ("dir", "fs", "netfs") and q.def_.type == pdef.type \
                     and q.def_.target_path == pdef.target_path and pdef.target_path:
                 raise err(c.VIR_ERR_OPERATION_FAILED,
-                          f"Storage source conflict with pool: '{q.def_.name}'")
+                          f"Storage source conflict with pool: '{q.def_.name}'", domain=c.VIR_FROM_STORAGE)
         p = PoolObj(pdef)
         st.add_pool(p)
         return p

@@ -82,18 +82,18 @@ class _Base:
         el.text = value
 
 
-class DomainDef(_Base):
+class _LocalDomainDef(_Base):
     """Stand-in for pyvirt.conf.domain.DomainDef."""
 
     root_tag = "domain"
 
     @classmethod
-    def parse(cls, xml: str, **_kw: Any) -> "DomainDef":
+    def parse(cls, xml: str, **_kw: Any) -> Any:
         root = parse_xml(xml, "domain", "domain_definition")
         return cls.from_element(root)
 
     @classmethod
-    def from_element(cls, root: Any) -> "DomainDef":
+    def from_element(cls, root: Any) -> Any:
         root = copy.deepcopy(root)
         for el in list(root):
             if isinstance(el.tag, str) and el.tag.startswith("{" + TEST_NS):
@@ -169,6 +169,51 @@ class DomainDef(_Base):
     def description(self, value: str | None) -> None:
         self._set_text("description", value, ("name", "uuid", "genid", "title"))
 
+    def metadata(self, type_: int, uri: str | None = None) -> str:
+        if type_ == c.VIR_DOMAIN_METADATA_DESCRIPTION:
+            val = self.description
+        elif type_ == c.VIR_DOMAIN_METADATA_TITLE:
+            val = self.title
+        elif type_ == c.VIR_DOMAIN_METADATA_ELEMENT:
+            if not uri:
+                raise make_error(c.VIR_ERR_INVALID_ARG, None, c.VIR_FROM_DOMAIN,
+                                 message="uri in virDomainGetMetadata must not be NULL")
+            el = self.get_metadata(uri)
+            val = None
+            if el is not None:
+                el = copy.deepcopy(el)
+                for node in el.iter():
+                    if isinstance(node.tag, str):
+                        node.tag = etree.QName(node).localname
+                etree.cleanup_namespaces(el)
+                val = format_xml(el).rstrip("\n")
+        else:
+            raise make_error(c.VIR_ERR_INVALID_ARG, f"unknown metadata type '{type_}'", c.VIR_FROM_DOMAIN)
+        if not val:
+            raise make_error(c.VIR_ERR_NO_DOMAIN_METADATA, None, c.VIR_FROM_DOMAIN,
+                             message="metadata not found: Requested metadata element is not present")
+        return val
+
+    def set_metadata(self, type_: int, value: str | None, key: str | None = None,
+                     uri: str | None = None) -> None:
+        if type_ == c.VIR_DOMAIN_METADATA_DESCRIPTION:
+            self.description = value or None
+        elif type_ == c.VIR_DOMAIN_METADATA_TITLE:
+            self.title = value or None
+        elif type_ == c.VIR_DOMAIN_METADATA_ELEMENT:
+            if not uri:
+                raise make_error(c.VIR_ERR_INVALID_ARG, None, c.VIR_FROM_DOMAIN,
+                                 message="uri in virDomainSetMetadata must not be NULL")
+            if value:
+                src = parse_xml(value, None, "(metadata_xml)")
+                new = etree.Element("{%s}%s" % (uri, etree.QName(src).localname), nsmap={key: uri})
+                _copy_into_ns(src, new, uri)
+                self._put_metadata(uri, new)
+            else:
+                self._put_metadata(uri, None)
+        else:
+            raise make_error(c.VIR_ERR_INVALID_ARG, f"unknown metadata type '{type_}'", c.VIR_FROM_DOMAIN)
+
     # metadata: namespace uri -> element
     def get_metadata(self, uri: str) -> Any | None:
         md = self.root.find("metadata")
@@ -179,7 +224,7 @@ class DomainDef(_Base):
                 return el
         return None
 
-    def set_metadata(self, uri: str, elem: Any | None) -> None:
+    def _put_metadata(self, uri: str, elem: Any | None) -> None:
         md = self.root.find("metadata")
         if md is not None:
             for el in list(md):
@@ -424,6 +469,19 @@ class DomainDef(_Base):
         for k in kids:
             out.append(k)
         return format_xml(out)
+
+
+def _copy_into_ns(src: Any, dst: Any, uri: str) -> None:
+    """Copy *src*'s attributes, text and children into *dst*, moving elements into *uri*."""
+    for k, v in src.attrib.items():
+        dst.set(k, v)
+    dst.text = src.text
+    for child in src:
+        if not isinstance(child.tag, str):
+            continue
+        new = etree.SubElement(dst, "{%s}%s" % (uri, etree.QName(child).localname))
+        _copy_into_ns(child, new, uri)
+        new.tail = child.tail
 
 
 def _dev_matches(dev: Any, want: Any) -> bool:
@@ -693,7 +751,6 @@ class StorageVolDef(_Simple):
     def capacity(self, v: int) -> None:
         el = self.root.find("capacity")
         el.attrib.clear()
-        el.set("unit", "bytes")
         el.text = str(v)
 
     @property
@@ -708,7 +765,6 @@ class StorageVolDef(_Simple):
             el = etree.Element("allocation")
             self.root.find("capacity").addnext(el)
         el.attrib.clear()
-        el.set("unit", "bytes")
         el.text = str(v)
 
     @property
@@ -742,11 +798,13 @@ class StorageVolDef(_Simple):
         root = copy.deepcopy(self.root)
         root.set("type", root.get("type") or vol_type)
         order = ["name", "key", "source", "capacity", "allocation", "physical", "target"]
-        if root.find("source") is None:
-            root.append(etree.Element("source"))
-        if root.find("allocation") is None:
-            el = etree.SubElement(root, "allocation", unit="bytes")
-            el.text = str(self.allocation)
+        for tag, val in (("capacity", self.capacity), ("allocation", self.allocation)):
+            el = root.find(tag)
+            if el is None:
+                el = etree.SubElement(root, tag)
+            el.attrib.clear()
+            el.set("unit", "bytes")
+            el.text = str(val)
         kids = list(root)
         kids.sort(key=lambda k: order.index(k.tag) if k.tag in order else len(order))
         for k in kids:
@@ -755,8 +813,7 @@ class StorageVolDef(_Simple):
         if t is not None and t.find("format") is None:
             fmt = etree.SubElement(t, "format", type="raw")
             del fmt
-        out = format_xml(root)
-        return out.replace("  <source/>\n", "  <source>\n  </source>\n")
+        return format_xml(root)
 
 
 class NodeDeviceDef(_Simple):
@@ -853,3 +910,62 @@ def capabilities_xml(cells: list[dict[str, Any]]) -> str:
                 "      <nonpae/>", "    </features>", "  </guest>", ""]
     out.append("</capabilities>")
     return "\n".join(out) + "\n"
+
+
+try:
+    from ...conf.domain import DomainDef as _ConfDomainDef
+except ImportError:  # the shared model is not there: use the stand-in
+    _ConfDomainDef = None  # type: ignore[assignment,misc]
+
+if _ConfDomainDef is None:
+    DomainDef = _LocalDomainDef
+else:
+    class DomainDef(_ConfDomainDef):  # type: ignore[no-redef]
+        """The shared domain model plus the few helpers the test driver uses."""
+
+        @property
+        def root(self) -> Any:
+            return self.xml
+
+        @classmethod
+        def from_element(cls, root: Any) -> Any:
+            root = copy.deepcopy(root)
+            for el in list(root):
+                if isinstance(el.tag, str) and el.tag.startswith("{" + TEST_NS):
+                    root.remove(el)
+            etree.cleanup_namespaces(root)
+            return cls.parse(etree.tostring(root))
+
+        @classmethod
+        def parse(cls, text: Any, default_arch: str = "i686") -> Any:  # type: ignore[override]
+            base = _ConfDomainDef.parse(text, default_arch)
+            # libvirt keeps only the network name for <interface type='network'> sources
+            for src in base.xml.findall("devices/interface[@type='network']/source"):
+                src.attrib.pop("bridge", None)
+            return cls(base.xml)
+
+        def copy(self) -> Any:
+            return type(self)(copy.deepcopy(self.xml))
+
+        @property  # type: ignore[misc]
+        def disks(self) -> list[_Dev]:  # type: ignore[override]
+            return [_Dev(el) for el in self.xml.findall("devices/disk")]
+
+        @property  # type: ignore[misc]
+        def interfaces(self) -> list[_Dev]:  # type: ignore[override]
+            return [_Dev(el) for el in self.xml.findall("devices/interface")]
+
+        @property
+        def on_crash(self) -> str:
+            return (self.xml.findtext("on_crash") or "destroy").strip()
+
+        @on_crash.setter
+        def on_crash(self, v: str) -> None:
+            el = self.xml.find("on_crash")
+            if el is None:
+                el = etree.SubElement(self.xml, "on_crash")
+            el.text = v
+
+        iothread_ids = _LocalDomainDef.iothread_ids
+        set_iothread_ids = _LocalDomainDef.set_iothread_ids
+        _vcpu_el = _LocalDomainDef._vcpu_el
