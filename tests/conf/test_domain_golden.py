@@ -67,10 +67,20 @@ def test_running_matches_libvirt(src: Path) -> None:
     assert _model(src).to_xml(id=2) == expected
 
 
+# libvirt itself is not idempotent on these (an implicit controller appended at the
+# end moves when its output is defined again); we check against its redefine.
+NOT_IDEMPOTENT_IN_LIBVIRT = {"libvirt-q-channel-virtio-default"}
+
+
 @pytest.mark.parametrize("src", INPUTS, ids=lambda p: p.name[:-7])
 def test_output_round_trips(src: Path) -> None:
-    out = src.with_name(src.name[:-7] + "-out.xml")
+    stem = src.name[:-7]
+    out = src.with_name(stem + "-out.xml")
     if not out.exists():
         pytest.skip("golden not generated yet")
     text = out.read_text()
-    assert DomainDef.parse(text).to_xml(inactive=True) == text
+    expected = text
+    if stem in NOT_IDEMPOTENT_IN_LIBVIRT:
+        expected = _virsh(f"define {out}; dumpxml --inactive '{_name_of(out)}'")
+        assert expected != text
+    assert DomainDef.parse(text).to_xml(inactive=True) == expected
