@@ -162,6 +162,9 @@ def make_tls_context(cfg: DaemonConfig) -> ssl.SSLContext:
             raise _system_error(f"Cannot read {what} '{path}': No such file or directory")
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    # GnuTLS clients read the confirmation byte right after the handshake; a TLS 1.3 session
+    # ticket arriving first makes that read fail with EAGAIN, so send none.
+    ctx.num_tickets = 0
     try:
         ctx.load_cert_chain(cfg.cert_file, cfg.key_file)
         ctx.load_verify_locations(cafile=cfg.ca_file)
