@@ -70,6 +70,31 @@ CASES: dict[str, str] = {
                                    "<target dev='foo' bus='ide'/></disk></devices>"),
 }
 
+_DEVICE_CASES = {
+    "disk-device": "<disk type='file' device='bogus'><source file='/a'/><target dev='vda'/></disk>",
+    "disk-bus": "<disk type='file'><source file='/a'/><target dev='vda' bus='bogus'/></disk>",
+    "net-type": "<interface type='bogus'/>",
+    "net-no-source": "<interface type='network'><mac address='52:54:00:00:00:01'/></interface>",
+    "controller-type": "<controller type='bogus'/>",
+    "controller-dup": "<controller type='pci' index='0' model='pci-root'/>"
+                      "<controller type='pci' index='0' model='pci-root'/>",
+    "video-model": "<video><model type='bogus'/></video>",
+    "input-type": "<input type='bogus'/>",
+    "input-bus": "<input type='mouse' bus='bogus'/>",
+    "sound-model": "<sound model='bogus'/>",
+    "hostdev-type": "<hostdev mode='subsystem' type='bogus'/>",
+    "memballoon-model": "<memballoon model='bogus'/>",
+    "memballoon-no-model": "<memballoon/>",
+    "watchdog-model": "<watchdog model='bogus'/>",
+    "watchdog-action": "<watchdog model='i6300esb' action='bogus'/>",
+    "rng-model": "<rng model='bogus'/>",
+    "tpm-model": "<tpm model='bogus'/>",
+    "serial-type": "<serial type='bogus'/>",
+    "panic-model": "<panic model='bogus'/>",
+    "vnc-port": "<graphics type='vnc' port='abc'/>",
+}
+CASES.update({name: _dom(_BASE + f"<devices>{xml}</devices>") for name, xml in _DEVICE_CASES.items()})
+
 
 def _libvirt_errors() -> dict[str, list[object]]:
     libvirt = pytest.importorskip("libvirt")

@@ -17,6 +17,7 @@ from ..xmlutil import Element
 from .controllers import add_implicit_controllers, assign_disk_address, order_controllers, order_disks
 from .props import drop_attr
 from .units import scale_to_kib
+from .validate import check_devices
 
 __all__ = ["post_parse", "check_uuid", "check_mac", "OS_TYPES", "VIRT_TYPES"]
 
@@ -705,6 +706,7 @@ def post_parse(root: Element, default_arch: str = "i686", inactive: bool = True)
         root.append(devices)
     os_type = root.findtext("os/type") or "hvm"
     arch = root.find("os/type").get("arch", default_arch)  # type: ignore[union-attr]
+    check_devices(devices)
     _disks(devices)
     order_disks(devices)
     _interfaces(devices)
