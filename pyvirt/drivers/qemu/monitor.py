@@ -9,6 +9,7 @@ loop's thread. QMP errors become libvirt errors here, at the edge.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import threading
 import time
@@ -26,6 +27,9 @@ __all__ = ["Monitor", "EventHandler", "run_coro"]
 #: Callback for a QMP event: (event name, data dict, timestamp in seconds).
 EventHandler = Callable[[str, dict[str, Any], float], None]
 T = TypeVar("T")
+
+# qemu.qmp logs every failed connection attempt at ERROR; we retry and report failures ourselves.
+logging.getLogger("qemu.qmp").setLevel(logging.CRITICAL)
 
 _loop: asyncio.AbstractEventLoop | None = None
 _loop_lock = threading.Lock()
@@ -91,7 +95,8 @@ class Monitor:
 
     async def _listen(self) -> None:
         try:
-            async for event in self._client.events:
+            async for msg in self._client.events:
+                event: dict[str, Any] = dict(msg)
                 ts = event.get("timestamp", {})
                 when = ts.get("seconds", 0) + ts.get("microseconds", 0) / 1e6
                 handler = self._handler
@@ -112,7 +117,7 @@ class Monitor:
             return run_coro(self._client.execute(cmd, args), timeout=timeout)
         except ExecuteError as exc:
             raise make_error(c.VIR_ERR_INTERNAL_ERROR,
-                             f"unable to execute QEMU command '{cmd}': {exc.error.desc}",
+                             f"unable to execute QEMU command '{cmd}': {exc}",
                              c.VIR_FROM_QEMU) from exc
         except (QMPError, OSError, EOFError, FutureTimeout) as exc:
             raise make_error(c.VIR_ERR_OPERATION_FAILED,

@@ -7,6 +7,7 @@ import shutil
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -31,6 +32,6 @@ def qemu_bin() -> str:
 
 
 @pytest.fixture(scope="session")
-def guest(qemu_bin: str):  # type: ignore[no-untyped-def]
+def guest(qemu_bin: str) -> Any:
     """The tiny guest (kernel, initrd, cmdline, ready_line), built once and cached."""
     return _guest_module().build_guest()

@@ -106,6 +106,10 @@ def test_destroy_leaves_nothing(guest: Any, tmp_path: Path) -> None:
     vm, events, paths = start_vm(tmp_path, guest_xml(guest, "gone", tmp_path / "c.log"), paused=True)
     assert vm.query_state() == (c.VIR_DOMAIN_PAUSED, c.VIR_DOMAIN_PAUSED_USER)
     assert paths.monitor.exists()
+    with pytest.raises(LibvirtError) as bad:
+        vm.execute("no-such-command")
+    assert bad.value.get_error_code() == c.VIR_ERR_INTERNAL_ERROR
+    assert "unable to execute QEMU command 'no-such-command': " in str(bad.value)
     vm.destroy()
     assert_gone(vm, paths)
     assert events.wait_for(c.VIR_DOMAIN_EVENT_STOPPED) == (c.VIR_DOMAIN_EVENT_STOPPED,
