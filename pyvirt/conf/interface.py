@@ -10,8 +10,8 @@ from __future__ import annotations
 import copy
 
 from .. import constants as c
-from .netcommon import E, XMLModel, add, format_doc, keep_open, parse_int, xml_err
-from .xmlutil import Element, parse_xml
+from .netcommon import (add, E, format_doc, keep_open, parse_doc, parse_int, xml_err, XMLModel, xs)
+from .xmlutil import Element
 
 __all__ = ["InterfaceDef", "IFACE_TYPES"]
 
@@ -32,7 +32,7 @@ def _xml_attr_err(detail: str) -> Exception:
 
 def _xpath_int(node: Element, path: str) -> int | None | bool:
     """virXPathInt: None when absent, False when not an int, else the value."""
-    raw = node.xpath(f"string({path})")
+    raw = xs(node, f"{path}")
     if not raw:
         return None
     val = parse_int(raw)
@@ -46,7 +46,7 @@ def _protocol(src: Element) -> Element:
     if family not in ("ipv4", "ipv6"):
         raise _err(f"unsupported protocol family '{family}'")
     out = E("protocol", ("family", family))
-    gateway = src.xpath("string(./route[1]/@gateway)") or None
+    gateway = xs(src, "./route[1]/@gateway") or None
     if family == "ipv6" and src.find("autoconf") is not None:
         out.append(E("autoconf"))
     dhcp = src.find("dhcp")
@@ -106,7 +106,7 @@ def _bond(src: Element) -> Element:
         up = _xpath_int(src, "./miimon/@updelay")
         if up is False:
             raise _err("bond interface miimon updelay invalid")
-        carrier = src.xpath("string(./miimon/@carrier)") or None
+        carrier = xs(src, "./miimon/@carrier") or None
         if carrier is not None and carrier not in ("ioctl", "netif"):
             raise _err(f"unknown mii bonding carrier {carrier}")
         out.append(E("miimon", ("freq", freq), ("downdelay", down if down and down > 0 else None),
@@ -115,10 +115,10 @@ def _bond(src: Element) -> Element:
         interval = _xpath_int(src, "./arpmon/@interval")
         if interval is None or interval is False:
             raise _err("bond interface arpmon interval missing or invalid")
-        target = src.xpath("string(./arpmon/@target)") or None
+        target = xs(src, "./arpmon/@target") or None
         if target is None:
             raise _err("bond interface arpmon target missing")
-        validate = src.xpath("string(./arpmon/@validate)") or None
+        validate = xs(src, "./arpmon/@validate") or None
         if validate is not None and validate not in ("active", "backup", "all"):
             raise _err(f"unknown arp bonding validate {validate}")
         out.append(E("arpmon", ("interval", interval), ("target", target), ("validate", validate)))
@@ -142,10 +142,10 @@ def _iface(src: Element, parent: str | None) -> Element:
         raise _err("interface has no name")
     out = E("interface", ("type", itype), ("name", name))
     if parent is None:
-        mode = src.xpath("string(./start/@mode)") or None
+        mode = xs(src, "./start/@mode") or None
         if mode is not None and mode not in ("onboot", "hotplug", "none"):
             raise _err(f"unknown interface startmode {mode}")
-        mtu_s = src.xpath("string(./mtu/@size)")
+        mtu_s = xs(src, "./mtu/@size")
         mtu = 0
         if mtu_s:
             val = parse_int(mtu_s)
@@ -164,7 +164,7 @@ def _iface(src: Element, parent: str | None) -> Element:
     if itype != "bridge":
         add(out, _link(src.find("link")))
     if itype == "ethernet":
-        mac = src.xpath("string(./mac/@address)") or None
+        mac = xs(src, "./mac/@address") or None
         if mac:
             out.append(E("mac", ("address", mac)))
     elif itype == "bridge":
@@ -191,10 +191,10 @@ def _iface(src: Element, parent: str | None) -> Element:
         vlan = src.find("vlan")
         if vlan is None:
             raise _err("vlan interface misses the vlan element")
-        tag = vlan.xpath("string(./@tag)") or None
+        tag = xs(vlan, "./@tag") or None
         if tag is None:
             raise _err("vlan interface misses the tag attribute")
-        dev = vlan.xpath("string(./interface/@name)") or None
+        dev = xs(vlan, "./interface/@name") or None
         if dev is None:
             raise _err("vlan interface misses name attribute")
         velem = E("vlan", ("tag", tag))
@@ -213,7 +213,7 @@ class InterfaceDef(XMLModel):
     @classmethod
     def parse(cls, xml: str | bytes) -> "InterfaceDef":
         """Parse and validate *xml* as virInterfaceDefParseString does."""
-        src = parse_xml(xml, "interface", "interface_definition", DOM)
+        src = parse_doc(xml, "interface", "interface_definition", DOM)
         return cls(_iface(src, None))
 
     def copy(self) -> "InterfaceDef":

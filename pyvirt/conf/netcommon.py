@@ -457,3 +457,31 @@ def keep_open(elem: Element) -> None:
 
 def _open_close(text: str) -> str:
     return _OPEN_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}\n{m.group(1)}{m.group(3)}", text)
+
+
+def xs(elem: Element, path: str) -> str:
+    """XPath ``string(path)`` evaluated on *elem* ('' when absent)."""
+    return str(elem.xpath(f"string({path})"))
+
+
+def attrs_of(elem: Element) -> dict[str, str]:
+    """*elem*'s attributes as a plain str dict (in document order)."""
+    return {str(k): str(v) for k, v in elem.attrib.items()}
+
+
+def drop_attr(elem: Element, key: str) -> None:
+    """Remove attribute *key* from *elem* if present."""
+    if key in elem.attrib:
+        del elem.attrib[key]
+
+
+def parse_doc(text: str | bytes, root: str, what: str, domain: int) -> Element:
+    """:func:`~pyvirt.conf.xmlutil.parse_xml` after clearing lxml's error log.
+
+    lxml accumulates syntax errors of earlier documents in the exception's error log
+    (per thread), and parse_xml reports the log's first entry; clearing it first makes
+    the message describe this document.
+    """
+    from .xmlutil import parse_xml
+    etree.clear_error_log()
+    return parse_xml(text, root, what, domain)

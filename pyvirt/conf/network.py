@@ -17,10 +17,11 @@ from lxml import etree
 
 from .. import constants as c
 from ..errors import make_error
-from .netcommon import (E, XMLModel, add, copy_metadata, format_doc, keep_open, format_bandwidth, format_ip, format_pci_address,
-                        format_virtualport, format_vlan, mac_is_multicast, new_uuid, parse_int, parse_ip,
-                        parse_mac, parse_uint, parse_uuid, prefix_of, tristate, xml_err)
-from .xmlutil import Element, format_xml, parse_xml
+from .netcommon import (add, attrs_of, copy_metadata, drop_attr, E, format_bandwidth, format_doc, format_ip,
+                        format_pci_address, format_virtualport, format_vlan, keep_open, mac_is_multicast,
+                        new_uuid, parse_doc, parse_int, parse_ip, parse_mac, parse_uint, parse_uuid,
+                        prefix_of, tristate, xml_err, XMLModel, xs)
+from .xmlutil import Element
 
 __all__ = ["NetworkDef", "NetworkIP", "DHCPRange", "FORWARD_MODES"]
 
@@ -311,14 +312,14 @@ def _dns(net: str, src: Element) -> Element | None:
                       ("target", srv.get("target")), ("port", nums["port"] or None),
                       ("priority", nums["priority"] or None), ("weight", nums["weight"] or None)))
     for txt in src.findall("txt"):
-        name, value = txt.get("name"), txt.get("value")
-        if not name:
+        tname, value = txt.get("name"), txt.get("value")
+        if not tname:
             raise _err(f"missing required name attribute in DNS TXT record of network {net}")
-        if " " in name:
-            raise _err(f"prohibited character in DNS TXT record name '{name}' of network {net}")
+        if " " in tname:
+            raise _err(f"prohibited character in DNS TXT record name '{tname}' of network {net}")
         if not value:
-            raise _err(f"missing required value attribute in DNS TXT record named '{name}' of network {net}")
-        txts.append(E("txt", ("name", name), ("value", value)))
+            raise _err(f"missing required value attribute in DNS TXT record named '{tname}' of network {net}")
+        txts.append(E("txt", ("name", tname), ("value", value)))
     if enable == "no" and (fwds or hosts or srvs or txts):
         raise _err(f"Extra data in disabled network '{net}'")
     for elem in fwds + txts + srvs + hosts:
@@ -489,7 +490,7 @@ class NetworkDef(XMLModel):
     @classmethod
     def parse(cls, xml: str | bytes) -> "NetworkDef":
         """Parse and validate *xml* as libvirt does (virNetworkDefParse)."""
-        src = parse_xml(xml, "network", "network_definition", DOM)
+        src = parse_doc(xml, "network", "network_definition", DOM)
         return cls(_canonical(src))
 
     def copy(self) -> "NetworkDef":
@@ -558,7 +559,7 @@ class NetworkDef(XMLModel):
             if value is None:
                 return
             br = self._ensure("bridge", ("name", "uuid", "metadata", "forward"))
-        attrs = dict(br.attrib)
+        attrs = attrs_of(br)
         attrs.pop("name", None)
         br.attrib.clear()
         if value is not None:
@@ -605,7 +606,7 @@ class NetworkDef(XMLModel):
                 address=ip.get("address", ""), netmask=ip.get("netmask"),
                 prefix=int(prefix) if prefix is not None else None, family=ip.get("family"),
                 dhcp_ranges=[DHCPRange(r.get("start", ""), r.get("end", "")) for r in ip.findall("dhcp/range")],
-                dhcp_hosts=[dict(h.attrib) for h in ip.findall("dhcp/host")]))
+                dhcp_hosts=[attrs_of(h) for h in ip.findall("dhcp/host")]))
         return out
 
     @property
@@ -626,24 +627,24 @@ class NetworkDef(XMLModel):
     @connections.setter
     def connections(self, value: int) -> None:
         if value > 0:
-            attrs = dict(self.root.attrib)
+            attrs = attrs_of(self.root)
             self.root.attrib.clear()
             self.root.set("connections", str(value))
             for k, v in attrs.items():
                 if k != "connections":
                     self.root.set(k, v)
         else:
-            self.root.attrib.pop("connections", None)
+            drop_attr(self.root, "connections")
 
     def to_xml(self, inactive: bool = False) -> str:
         """The XML libvirt prints (``inactive`` drops live-only data)."""
         out = copy.deepcopy(self.root)
         if inactive:
-            out.attrib.pop("connections", None)
+            drop_attr(out, "connections")
             fwd = out.find("forward")
             if fwd is not None:
                 for iface in fwd.findall("interface"):
-                    iface.attrib.pop("connections", None)
+                    drop_attr(iface, "connections")
                     if fwd.find("pf") is not None:
                         fwd.remove(iface)
         for ip in out.findall("ip"):
@@ -661,12 +662,12 @@ class NetworkDef(XMLModel):
 
 def _canonical(src: Element) -> Element:
     """Validate *src* (a parsed <network>) and build libvirt's canonical tree."""
-    name = src.xpath("string(./name[1])")
+    name = xs(src, "./name[1]")
     if not name:
         raise make_error(c.VIR_ERR_NO_NAME, None, DOM)
     if "/" in name:
         raise make_error(c.VIR_ERR_XML_DETAIL, "invalid char in name: /", c.VIR_FROM_XML)
-    uuid_s = src.xpath("string(./uuid[1])")
+    uuid_s = xs(src, "./uuid[1]")
     if not uuid_s:
         uuid = new_uuid()
     else:
@@ -699,7 +700,7 @@ def _canonical(src: Element) -> Element:
     mtm = br.get("macTableManager") if br is not None else None
     if mtm is not None and mtm not in ("kernel", "libvirt"):
         raise _err(f"Invalid macTableManager setting '{mtm}' in network '{name}'")
-    mac_s = src.xpath("string(./mac[1]/@address)")
+    mac_s = xs(src, "./mac[1]/@address")
     mac = None
     if mac_s:
         mac = parse_mac(mac_s)
@@ -707,7 +708,7 @@ def _canonical(src: Element) -> Element:
             raise _err(f"Invalid bridge mac address '{mac_s}' in network '{name}'")
         if mac_is_multicast(mac):
             raise _err(f"Invalid multicast bridge mac address '{mac_s}' in network '{name}'")
-    mtu_s = src.xpath("string(./mtu/@size)")
+    mtu_s = xs(src, "./mtu/@size")
     mtu = None
     if mtu_s:
         mtu = parse_int(mtu_s)

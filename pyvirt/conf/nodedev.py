@@ -12,8 +12,9 @@ import copy
 
 from .. import constants as c
 from ..errors import make_error
-from .netcommon import E, XMLModel, add, format_doc, keep_open, parse_int, parse_uuid, xml_err
-from .xmlutil import Element, parse_xml
+from .netcommon import (add, E, format_doc, keep_open, parse_doc, parse_int, parse_uuid, xml_err, XMLModel,
+                        xs)
+from .xmlutil import Element
 
 __all__ = ["NodeDeviceDef", "CAP_TYPES"]
 
@@ -32,7 +33,7 @@ def _ierr(fmt: str, name: str) -> Exception:
 
 
 def _text(node: Element, path: str) -> str | None:
-    val = node.xpath(f"string({path})")
+    val = xs(node, f"{path}")
     return str(val) if val else None
 
 
@@ -339,8 +340,9 @@ def _cap(src: Element, name: str, create: bool) -> Element:
         _cap_pci(src, out, name)
     elif ctype == "usb_device":
         for key, label in (("bus", "USB bus number"), ("device", "USB device number")):
-            val = _num(src, f"./{key}[1]", name, f"no {label} supplied for '%s'", f"invalid {label} supplied for '%s'")
-            out.append(E(key, text=str(val)))
+            num = _num(src, f"./{key}[1]", name, f"no {label} supplied for '%s'",
+                       f"invalid {label} supplied for '%s'")
+            out.append(E(key, text=str(num)))
         ids = {k: _num(src, f"./{k}[1]/@id", name, f"no USB {k} ID supplied for '%s'",
                        f"invalid USB {k} ID supplied for '%s'", base=16) for k in ("vendor", "product")}
         for key in ("product", "vendor"):
@@ -348,9 +350,9 @@ def _cap(src: Element, name: str, create: bool) -> Element:
     elif ctype == "usb":
         for key, label in (("number", "number"), ("class", "class"), ("subclass", "subclass"),
                            ("protocol", "protocol")):
-            val = _num(src, f"./{key}[1]", name, f"no USB interface {label} supplied for '%s'",
-                       f"invalid USB interface {label} supplied for '%s'", base=16 if key != "number" else 10)
-            out.append(E(key, text=str(val)))
+            num = _num(src, f"./{key}[1]", name, f"no USB interface {label} supplied for '%s'",
+                       f"invalid USB interface {label} supplied for '%s'")
+            out.append(E(key, text=str(num)))
         desc = _text(src, "./description[1]")
         if desc:
             out.append(E("description", text=desc))
@@ -377,9 +379,9 @@ def _cap(src: Element, name: str, create: bool) -> Element:
                 out.append(elem)
     elif ctype == "scsi":
         for key, label in (("host", "host"), ("bus", "bus"), ("target", "target"), ("lun", "LUN")):
-            val = _num(src, f"./{key}[1]", name, f"no SCSI {label} ID supplied for '%s'",
+            num = _num(src, f"./{key}[1]", name, f"no SCSI {label} ID supplied for '%s'",
                        f"invalid SCSI {label} ID supplied for '%s'")
-            out.append(E(key, text=str(val)))
+            out.append(E(key, text=str(num)))
         stype = _text(src, "./type[1]")
         if stype:
             out.append(E("type", text=stype))
@@ -434,10 +436,10 @@ def _cap(src: Element, name: str, create: bool) -> Element:
         raw = _text(src, "./ap-adapter[1]")
         if raw is None:
             raise make_error(c.VIR_ERR_INTERNAL_ERROR, f"missing ap-adapter value for '{name}'", DOM)
-        val = parse_int(raw, 0)
-        if val is None or val < 0 or val > 255:
+        adapter = parse_int(raw, 0)
+        if adapter is None or adapter < 0 or adapter > 255:
             raise make_error(c.VIR_ERR_INTERNAL_ERROR, f"invalid ap-adapter value '{raw}' for '{name}'", DOM)
-        out.append(E("ap-adapter", text=f"0x{val:02x}"))
+        out.append(E("ap-adapter", text=f"0x{adapter:02x}"))
         if ctype == "ap_queue":
             raw = _text(src, "./ap-domain[1]")
             if raw is None:
@@ -469,9 +471,9 @@ class NodeDeviceDef(XMLModel):
     @classmethod
     def parse(cls, xml: str | bytes, create: bool = False) -> "NodeDeviceDef":
         """Parse *xml*; ``create`` is for virNodeDeviceCreateXML (name optional: 'new device')."""
-        src = parse_xml(xml, "device", "node_device_definition", DOM)
+        src = parse_doc(xml, "device", "node_device_definition", DOM)
         dev = cls(_canonical(src, create))
-        dev._parent_attrs = {k: v for k, v in ((k, src.xpath(f"string(./parent[1]/@{k})"))
+        dev._parent_attrs = {k: v for k, v in ((k, xs(src, f"./parent[1]/@{k}"))
                                                for k in ("wwnn", "wwpn", "fabric_wwn")) if v}
         return dev
 
@@ -568,12 +570,12 @@ def _canonical(src: Element, create: bool) -> Element:
     if create:
         name = "new device"
     else:
-        name = src.xpath("string(./name[1])")
+        name = xs(src, "./name[1]")
         if not name:
             raise make_error(c.VIR_ERR_NO_NAME, None, DOM)
     root = E("device")
     root.append(E("name", text=name))
-    path = src.xpath("string(./path[1])")
+    path = xs(src, "./path[1]")
     if path:
         root.append(E("path", text=path))
     devnode = None
@@ -592,9 +594,9 @@ def _canonical(src: Element, create: bool) -> Element:
         root.append(E("devnode", ("type", "dev"), text=devnode))
     for link in links:
         root.append(E("devnode", ("type", "link"), text=link))
-    parent = src.xpath("string(./parent[1])")
-    pwwnn = src.xpath("string(./parent[1]/@wwnn)") or None
-    pwwpn = src.xpath("string(./parent[1]/@wwpn)") or None
+    parent = xs(src, "./parent[1]")
+    pwwnn = xs(src, "./parent[1]/@wwnn") or None
+    pwwpn = xs(src, "./parent[1]/@wwpn") or None
     if pwwnn and not pwwpn:
         raise make_error(c.VIR_ERR_XML_ERROR, f"when providing parent wwnn='{pwwnn}', the wwpn must also be "
                          "provided", DOM)

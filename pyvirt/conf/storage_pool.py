@@ -14,9 +14,9 @@ import re
 
 from .. import constants as c
 from ..errors import make_error
-from .netcommon import E, XMLModel, add, format_doc, keep_open, format_pci_address, new_uuid, parse_int, parse_uuid, \
-    tristate, xml_err
-from .xmlutil import Element, parse_xml
+from .netcommon import (add, attrs_of, drop_attr, E, format_doc, format_pci_address, keep_open, new_uuid,
+                        parse_doc, parse_int, parse_uuid, tristate, xml_err, XMLModel, xs)
+from .xmlutil import Element
 
 __all__ = ["StoragePoolDef", "POOL_TYPES", "sanitize_path", "format_perms", "parse_perms"]
 
@@ -67,7 +67,7 @@ def parse_perms(src: Element | None) -> Element | None:
     """virStorageDefParsePerms + format: ``<permissions>`` with mode/owner/group/label or None."""
     if src is None:
         return None
-    mode_s = src.xpath("string(./mode)")
+    mode_s = xs(src, "./mode")
     mode = None
     if mode_s:
         try:
@@ -81,11 +81,11 @@ def parse_perms(src: Element | None) -> Element | None:
         if src.find(tag) is None:
             ids[tag] = None
             continue
-        val = parse_int(src.xpath(f"string(./{tag})"))
+        val = parse_int(xs(src, f"./{tag}"))
         if val is None or not (-1 <= val <= 0xFFFFFFFF):
             raise _err(f"malformed {what} element")
         ids[tag] = None if val in (-1, 0xFFFFFFFF) else val
-    label = src.xpath("string(./label)") or None
+    label = xs(src, "./label") or None
     out = E("permissions")
     if mode is not None:
         out.append(E("mode", text=f"0{mode:o}"))
@@ -188,7 +188,7 @@ def _adapter(src: Element) -> Element | None:
             raise _err("Both 'name' and 'parent' cannot be specified for the 'scsi_host' adapter")
         pa = E("parentaddr", ("unique_id", uid))
         pa.append(format_pci_address(addr, DOM))
-        pa[0].attrib.pop("type", None)
+        drop_attr(pa[0], "type")
         out.append(pa)
     elif not name:
         raise _err("Either 'name' or 'parent' must be specified for the 'scsi_host' adapter")
@@ -199,13 +199,12 @@ def _source(ptype: str, src: Element | None, pool_name: str | None) -> tuple[Ele
     """Parse <source>; returns the canonical element (before name defaulting) and the source name."""
     flags, formats, default_fmt = POOL_TYPES[ptype]
     out = E("source")
-    name = src.xpath("string(./name)") if src is not None else ""
-    name = name or None
+    name = (xs(src, "./name") if src is not None else "") or None
     if ptype == "rbd" and name is None:
         raise _err("element 'name' is mandatory for RBD pool")
     fmt: str | None = None
     if formats is not None:
-        fmt_s = src.xpath("string(./format/@type)") if src is not None else ""
+        fmt_s = xs(src, "./format/@type") if src is not None else ""
         if not fmt_s:
             fmt = formats[default_fmt]
         elif fmt_s in formats:
@@ -227,7 +226,7 @@ def _source(ptype: str, src: Element | None, pool_name: str | None) -> tuple[Ele
                     raise xml_err(f"Invalid value for attribute 'port' in element 'host': "
                                   f"'{host.get('port')}'. Expected integer value", c.VIR_FROM_XML)
             hosts.append(E("host", ("name", hname), ("port", port or None)))
-        iqn = src.xpath("string(./initiator/iqn/@name)") or None
+        iqn = xs(src, "./initiator/iqn/@name") or None
         for dev in src.findall("device"):
             path = dev.get("path")
             if path is None:
@@ -235,7 +234,7 @@ def _source(ptype: str, src: Element | None, pool_name: str | None) -> tuple[Ele
             sep = tristate(dev, "part_separator", DOM)
             # <freeExtent> is output-only (filled by a pool refresh): not parsed, like libvirt
             devices.append(E("device", ("path", path), ("part_separator", sep)))
-        sdir_s = src.xpath("string(./dir/@path)")
+        sdir_s = xs(src, "./dir/@path")
         sdir = sanitize_path(sdir_s) if sdir_s else None
         anode = src.find("adapter")
         if anode is not None:
@@ -245,15 +244,15 @@ def _source(ptype: str, src: Element | None, pool_name: str | None) -> tuple[Ele
             auth = parse_auth(anode)
             if auth.get("type") is None:
                 raise _err("storage pool missing auth type", c.VIR_ERR_CONFIG_UNSUPPORTED)
-        proto = src.xpath("string(./protocol/@ver)") or None
+        proto = xs(src, "./protocol/@ver") or None
         if proto is not None:
             if fmt not in ("nfs", "auto") or ptype != "netfs":
                 raise _err(f"storage pool protocol ver unsupported for pool type '{fmt}'",
                            c.VIR_ERR_CONFIG_UNSUPPORTED)
             if "," in proto:
                 raise _err(f"storage pool protocol ver '{proto}' must not contain ','", c.VIR_ERR_XML_DETAIL)
-        vendor = src.xpath("string(./vendor/@name)") or None
-        product = src.xpath("string(./product/@name)") or None
+        vendor = xs(src, "./vendor/@name") or None
+        product = xs(src, "./product/@name") or None
     if sdir is None and ptype == "gluster":
         sdir = "/"
     if flags & SRC_HOST:
@@ -302,7 +301,7 @@ class StoragePoolDef(XMLModel):
     @classmethod
     def parse(cls, xml: str | bytes) -> "StoragePoolDef":
         """Parse and validate *xml* as virStoragePoolDefParse does."""
-        src = parse_xml(xml, "pool", "storage_pool_definition", DOM)
+        src = parse_doc(xml, "pool", "storage_pool_definition", DOM)
         return cls(_canonical(src))
 
     def copy(self) -> "StoragePoolDef":
@@ -389,8 +388,7 @@ class StoragePoolDef(XMLModel):
     @property
     def source_hosts(self) -> list[tuple[str, int | None]]:
         """``<source><host>`` names and ports."""
-        return [(h.get("name", ""), int(h.get("port")) if h.get("port") else None)
-                for h in self.root.findall("source/host")]
+        return [(h.get("name", ""), int(h.get("port", "0")) or None) for h in self.root.findall("source/host")]
 
     @property
     def source_devices(self) -> list[str]:
@@ -413,7 +411,7 @@ class StoragePoolDef(XMLModel):
     def source_adapter(self) -> dict[str, str]:
         """``<source><adapter>`` attributes."""
         a = self.root.find("source/adapter")
-        return dict(a.attrib) if a is not None else {}
+        return attrs_of(a) if a is not None else {}
 
     def to_xml(self, inactive: bool = False) -> str:
         """The XML libvirt prints for the pool."""
@@ -432,14 +430,14 @@ def _canonical(src: Element) -> Element:
         raise xml_err(f"Invalid value for attribute 'type' in element 'pool': '{ptype}'.", c.VIR_FROM_XML)
     flags = POOL_TYPES[ptype][0]
     source, source_name = _source(ptype, src.find("source"), None)
-    name = src.xpath("string(./name)") or None
+    name = xs(src, "./name") or None
     if name is None and flags & SRC_NAME:
         name = source_name
     if name is None:
         raise _err("missing pool source name element")
     if "/" in name:
         raise _err(f"name {name} cannot contain '/'")
-    uuid_s = src.xpath("string(./uuid)")
+    uuid_s = xs(src, "./uuid")
     if uuid_s:
         uuid = parse_uuid(uuid_s)
         if uuid is None:
@@ -463,7 +461,7 @@ def _canonical(src: Element) -> Element:
         elif ptype == "zfs":
             tpath = f"/dev/zvol/{source_name}"
         else:
-            tpath = src.xpath("string(./target/path)")
+            tpath = xs(src, "./target/path")
             if not tpath:
                 raise _err("missing storage pool target path")
         perms = parse_perms(src.find("target/permissions"))
@@ -472,7 +470,7 @@ def _canonical(src: Element) -> Element:
         add(target, perms)
     if ptype == "iscsi-direct" and source.find("initiator") is None:
         raise _err("missing initiator IQN", c.VIR_ERR_CONFIG_UNSUPPORTED)
-    refresh_alloc = src.xpath("string(./refresh/volume/@allocation)")
+    refresh_alloc = xs(src, "./refresh/volume/@allocation")
     if refresh_alloc and refresh_alloc not in ("default", "capacity"):
         raise _err(f"unknown storage pool volume refresh allocation type {refresh_alloc}",
                    c.VIR_ERR_CONFIG_UNSUPPORTED)

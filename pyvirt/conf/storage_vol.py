@@ -11,9 +11,10 @@ import copy
 
 from .. import constants as c
 from ..errors import make_error
-from .netcommon import E, XMLModel, add, format_doc, parse_int, parse_uuid, scaled_integer, xml_err
+from .netcommon import (add, E, format_doc, parse_doc, parse_int, parse_uuid, scaled_integer, xml_err,
+                        XMLModel, xs)
 from .storage_pool import StoragePoolDef, parse_perms
-from .xmlutil import Element, parse_xml
+from .xmlutil import Element
 
 __all__ = ["StorageVolDef", "VOL_TYPES", "FILE_FORMATS"]
 
@@ -117,7 +118,7 @@ class StorageVolDef(XMLModel):
               no_capacity: bool = False) -> "StorageVolDef":
         """Parse *xml* for a volume of *pool* (or of a pool of *pool_type*; 'dir' by default)."""
         ptype = pool.type if pool is not None else (pool_type or "dir")
-        src = parse_xml(xml, "volume", "storage_volume_definition", DOM)
+        src = parse_doc(xml, "volume", "storage_volume_definition", DOM)
         root, has_alloc = _canonical(src, ptype, no_capacity)
         return cls(root, ptype, has_alloc)
 
@@ -243,39 +244,39 @@ def _target(src: Element | None, tag: str, formats: tuple[tuple[str, ...], str] 
 
 def _canonical(src: Element, pool_type: str, no_capacity: bool) -> tuple[Element, bool]:
     formats = _vol_formats(pool_type)
-    name = src.xpath("string(./name)")
+    name = xs(src, "./name")
     if not name:
         raise _err("missing volume name element")
-    key = src.xpath("string(./key)") or None
-    vtype = src.xpath("string(./@type)") or None
+    key = xs(src, "./key") or None
+    vtype = xs(src, "./@type") or None
     if vtype is not None and vtype not in VOL_TYPES:
         raise _err(f"unknown volume type '{vtype}'", c.VIR_ERR_CONFIG_UNSUPPORTED)
-    backing_path = src.xpath("string(./backingStore/path)") or None
+    backing_path = xs(src, "./backingStore/path") or None
     backing = None
     if backing_path:
         bsrc = src.find("backingStore")
         backing = _target(bsrc, "backingStore", formats, backing_path,
-                          src.xpath("string(./backingStore/format/@type)") or None)
-    cap_s = src.xpath("string(./capacity)")
-    cap_unit = src.xpath("string(./capacity/@unit)") or None
+                          xs(src, "./backingStore/format/@type") or None)
+    cap_s = xs(src, "./capacity")
+    cap_unit = xs(src, "./capacity/@unit") or None
     capacity = 0
     if cap_s:
         capacity = _size(cap_s, cap_unit)
     elif not no_capacity:
         raise _err("missing capacity element")
-    alloc_s = src.xpath("string(./allocation)")
+    alloc_s = xs(src, "./allocation")
     has_alloc = bool(alloc_s)
     if alloc_s:
-        allocation = _size(alloc_s, src.xpath("string(./allocation/@unit)") or None)
+        allocation = _size(alloc_s, xs(src, "./allocation/@unit") or None)
     else:
         allocation = capacity
     tsrc = src.find("target")
-    tpath = src.xpath("string(./target/path)") or None
-    target = _target(tsrc, "target", formats, tpath, src.xpath("string(./target/format/@type)") or None)
+    tpath = xs(src, "./target/path") or None
+    target = _target(tsrc, "target", formats, tpath, xs(src, "./target/format/@type") or None)
     enc = src.find("target/encryption")
     if enc is not None:
         target.append(_encryption(enc))
-    compat = src.xpath("string(./target/compat)") or None
+    compat = xs(src, "./target/compat") or None
     if compat:
         _check_compat(compat)
     nocow = src.find("target/nocow") is not None

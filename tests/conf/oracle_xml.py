@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "conf"
 REGEN = os.environ.get("PYVIRT_REGEN") == "1"
@@ -53,7 +53,7 @@ def golden_error(kind: str, name: str, produce: Callable[[str], None]) -> dict[s
     return result
 
 
-def oracle_conn():  # type: ignore[no-untyped-def]
+def oracle_conn() -> Any:
     """A connection to real libvirt's test:///default (state is shared within a process)."""
     import libvirt
     libvirt.registerErrorHandler(lambda *_: None, None)
