@@ -54,11 +54,9 @@ def _resolve(node: Any, base: str | None) -> Any:
         return node
     path = rel if os.path.isabs(rel) or base is None else os.path.join(os.path.dirname(base), rel)
     tag = node.tag.split("}", 1)[-1] if isinstance(node.tag, str) else node.tag
-    loaded = _load_file(path, tag)
-    # the file's children join the referencing element (volumes inside a <pool file=...>)
-    for child in node:
-        loaded.append(copy.deepcopy(child))
-    return loaded
+    # The file's element replaces the referencing one: as in libvirt 9.0, children of the
+    # referencing element (e.g. <volume> inside <pool file=...>) are ignored.
+    return _load_file(path, tag)
 
 
 def _uint(root: Any, path: str, what: str) -> int | None:
@@ -169,7 +167,9 @@ def _parse_domains(st: TestState, root: Any, base: str | None) -> None:
             add_snapshot_from_def(dom, sdef, dxml, sdef.state or "running", sdef.parent,
                                   sdef.creation_time or 0)
             active = inner.findtext("active")
-            if active is not None and active.strip() == "1":
+            if active is None:
+                raise _err("Could not find 'active' element", c.VIR_ERR_INTERNAL_ERROR)
+            if active.strip() == "1":
                 if dom.current_snapshot is not None:
                     raise _err("more than one snapshot claims to be active", c.VIR_ERR_INTERNAL_ERROR)
                 dom.current_snapshot = sdef.name

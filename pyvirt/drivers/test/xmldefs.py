@@ -901,6 +901,8 @@ def capabilities_xml(cells: list[dict[str, Any]]) -> str:
                            f"core_id='{cpu[2]}' siblings='{cpu[0]}'/>")
             out += ["          </cpus>", "        </cell>"]
         out += ["      </cells>", "    </topology>"]
+    else:
+        out += ["    <topology>", "      <cells num='0'>", "      </cells>", "    </topology>"]
     out += ["    <secmodel>", "      <model>testSecurity</model>", "      <doi></doi>", "    </secmodel>",
             "  </host>", ""]
     for os_type in ("hvm", "xen"):
@@ -969,3 +971,50 @@ else:
         iothread_ids = _LocalDomainDef.iothread_ids
         set_iothread_ids = _LocalDomainDef.set_iothread_ids
         _vcpu_el = _LocalDomainDef._vcpu_el
+
+try:
+    from ...conf.network import NetworkDef as _ConfNetworkDef
+except ImportError:
+    _ConfNetworkDef = None  # type: ignore[assignment,misc]
+
+if _ConfNetworkDef is not None:
+    _LocalNetworkDef = NetworkDef
+
+    class NetworkDef(_ConfNetworkDef):  # type: ignore[no-redef]
+        """The shared network model with the constructor the loader uses."""
+
+        @classmethod
+        def from_element(cls, root: Any) -> Any:
+            return cls.parse(etree.tostring(root))
+
+        @classmethod
+        def parse(cls, xml: Any) -> Any:  # type: ignore[override]
+            return cls(_ConfNetworkDef.parse(xml).root)
+
+        def copy(self) -> Any:
+            return type(self)(copy.deepcopy(self.root))
+
+try:
+    from ...conf.storage_pool import StoragePoolDef as _ConfPoolDef
+except ImportError:
+    _ConfPoolDef = None  # type: ignore[assignment,misc]
+
+if _ConfPoolDef is not None:
+    class StoragePoolDef(_ConfPoolDef):  # type: ignore[no-redef]
+        """The shared pool model; the driver keeps the sizes and passes them in for output."""
+
+        @classmethod
+        def from_element(cls, root: Any) -> Any:
+            return cls.parse(etree.tostring(root))
+
+        @classmethod
+        def parse(cls, xml: Any) -> Any:  # type: ignore[override]
+            return cls(_ConfPoolDef.parse(xml).root)
+
+        def copy(self) -> Any:
+            return type(self)(copy.deepcopy(self.root))
+
+        def to_xml(self, inactive: bool = False, capacity: int = 0, allocation: int = 0,  # type: ignore[override]
+                   available: int = 0) -> str:
+            self.capacity, self.allocation, self.available = capacity, allocation, available
+            return super().to_xml(inactive)
