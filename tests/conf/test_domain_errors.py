@@ -92,6 +92,25 @@ _DEVICE_CASES = {
     "serial-type": "<serial type='bogus'/>",
     "panic-model": "<panic model='bogus'/>",
     "vnc-port": "<graphics type='vnc' port='abc'/>",
+    "controller-index": "<controller type='scsi' index='-1'/>",
+    "pci-bus": "<memballoon model='virtio'><address type='pci' bus='0x100' slot='1'/></memballoon>",
+    "pci-slot": "<memballoon model='virtio'><address type='pci' bus='0' slot='0x20'/></memballoon>",
+    "pci-function": "<memballoon model='virtio'><address type='pci' slot='1' function='8'/></memballoon>",
+    "serial-file-no-path": "<serial type='file'><target port='0'/></serial>",
+    "serial-tcp-no-host": "<serial type='tcp'><source mode='connect' service='22'/></serial>",
+    "serial-tcp-no-service": "<serial type='tcp'><source mode='connect' host='h'/></serial>",
+    "serial-tcp-two-sources": "<serial type='tcp'><source host='h' service='1'/><source host='h' service='2'/>"
+                              "</serial>",
+    "serial-unix-no-path": "<serial type='unix'/>",
+    "channel-udp-no-service": "<channel type='udp'><source mode='connect' host='h'/>"
+                              "<target type='virtio' name='x'/></channel>",
+    "tcp-bind-reconnect": "<serial type='tcp'><source mode='bind' host='h' service='1'>"
+                          "<reconnect enabled='yes' timeout='1'/></source></serial>",
+    "video-two-primaries": "<video><model type='vga' primary='yes'/></video>"
+                           "<video><model type='qxl' primary='yes'/></video>",
+    "video-none-not-alone": "<video><model type='none'/></video><video><model type='vga'/></video>",
+    "tpm-no-backend": "<tpm model='tpm-tis'/>",
+    "usb-none-tablet": "<controller type='usb' model='none'/><input type='tablet' bus='usb'/>",
 }
 CASES.update({name: _dom(_BASE + f"<devices>{xml}</devices>") for name, xml in _DEVICE_CASES.items()})
 

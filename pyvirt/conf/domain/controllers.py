@@ -127,8 +127,8 @@ def order_controllers(devices: Element) -> None:
                     raise ValueError
             except ValueError:
                 raise make_error(c.VIR_ERR_XML_ERROR,
-                                 f"Invalid value for attribute 'index' in element 'controller': '{idx}'.",
-                                 c.VIR_FROM_DOMAIN) from None
+                                 f"Invalid value for attribute 'index' in element 'controller': '{idx}'. "
+                                 "Expected non-negative value", c.VIR_FROM_XML) from None
         _insert(ordered, ctrl)
     for pos, ctrl in enumerate(ordered):
         if ctrl.get("index") is not None:

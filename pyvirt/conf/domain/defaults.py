@@ -17,7 +17,7 @@ from ..xmlutil import Element
 from .controllers import add_implicit_controllers, assign_disk_address, order_controllers, order_disks
 from .props import drop_attr
 from .units import scale_to_kib
-from .validate import check_devices
+from .validate import check_devices, check_devices_late, check_pci_addresses
 
 __all__ = ["post_parse", "check_uuid", "check_mac", "OS_TYPES", "VIRT_TYPES"]
 
@@ -707,6 +707,7 @@ def post_parse(root: Element, default_arch: str = "i686", inactive: bool = True)
     os_type = root.findtext("os/type") or "hvm"
     arch = root.find("os/type").get("arch", default_arch)  # type: ignore[union-attr]
     check_devices(devices)
+    check_pci_addresses(root)
     _disks(devices)
     order_disks(devices)
     _interfaces(devices)
@@ -727,6 +728,7 @@ def post_parse(root: Element, default_arch: str = "i686", inactive: bool = True)
         _video(root, vid, i == 0, os_type, arch, virt)
     _consoles(root, devices, os_type)
     add_implicit_controllers(devices)
+    check_devices_late(devices)
     for node in root.iter():
         if isinstance(node.tag, str) and node.tag != "metadata" and len(node):
             if node.text is not None and not node.text.strip():

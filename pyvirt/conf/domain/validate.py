@@ -8,7 +8,7 @@ from ... import constants as c
 from ...errors import make_error
 from ..xmlutil import Element
 
-__all__ = ["check_devices"]
+__all__ = ["check_devices", "check_devices_late", "check_pci_addresses"]
 
 DISK_DEVICES = ("disk", "cdrom", "floppy", "lun")
 DISK_BUSES = ("ide", "fdc", "scsi", "virtio", "xen", "usb", "uml", "sata", "sd")
@@ -136,6 +136,85 @@ _PARSE_ORDER = ("disk", "controller", "lease", "filesystem", "interface", "smart
                 "memory", "iommu", "vsock", "crypto")
 
 
+def _chr_sources(holder: Element, kind: str, target_type: str | None = None) -> None:
+    """Parse-time source count and validation-time required attributes of a chardev."""
+    ctype = holder.get("type")
+    sources = holder.findall("source")
+    if ctype == "tcp" and len(sources) > 1:
+        raise _xml("only one source element is allowed for character device")
+    if ctype == "udp" and len(sources) > 2:
+        raise _xml("only two source elements are allowed for character device")
+
+
+def _chr_required(holder: Element, kind: str, target_type: str | None = None) -> None:
+    ctype = holder.get("type")
+    sources = holder.findall("source")
+    src = sources[0] if sources else None
+
+    def missing(what: str) -> Exception:
+        return make_error(c.VIR_ERR_INTERNAL_ERROR, f"Missing source {what} attribute for char device",
+                          c.VIR_FROM_DOMAIN)
+
+    if ctype in ("file", "dev", "pipe"):
+        if src is None or not src.get("path"):
+            raise missing("path")
+    elif ctype == "tcp":
+        if src is None or not src.get("host"):
+            raise missing("host")
+        if not src.get("service"):
+            raise missing("service")
+        if src.get("mode") == "bind" and src.find("reconnect[@enabled='yes']") is not None:
+            raise make_error(c.VIR_ERR_INTERNAL_ERROR, "chardev reconnect is possible only for connect mode",
+                             c.VIR_FROM_DOMAIN)
+    elif ctype == "udp":
+        connect = [x for x in sources if x.get("mode", "connect") == "connect"]
+        if not connect or not connect[0].get("service"):
+            raise missing("service")
+    elif ctype == "unix":
+        auto_ok = kind == "channel" and target_type in ("virtio", "xen")
+        if (src is None or not src.get("path")) and not auto_ok:
+            raise missing("path")
+
+
+def _chr_holders(devices: Element) -> list[tuple[Element, str, str | None]]:
+    out: list[tuple[Element, str, str | None]] = []
+    for tag in ("serial", "parallel", "console", "channel"):
+        for dev in devices.findall(tag):
+            tgt = dev.find("target")
+            out.append((dev, tag, tgt.get("type") if tgt is not None else None))
+    for card in devices.findall("smartcard"):
+        if card.get("mode") == "passthrough":
+            out.append((card, "smartcard", None))
+    for redir in devices.findall("redirdev"):
+        out.append((redir, "redirdev", None))
+    for backend in devices.findall("rng/backend"):
+        if backend.get("model") == "egd":
+            out.append((backend, "rng", None))
+    return out
+
+
+def check_pci_addresses(root: Element) -> None:
+    """libvirt's range checks on PCI addresses (bus, slot, function)."""
+    for addr in root.iter("address"):
+        if addr.get("type") not in ("pci", None) or (addr.get("type") is None and addr.get("slot") is None):
+            continue
+        try:
+            bus = int(addr.get("bus") or "0", 0)
+            slot = int(addr.get("slot") or "0", 0)
+            func = int(addr.get("function") or "0", 0)
+        except ValueError:
+            continue
+        if bus > 0xFF:
+            raise make_error(c.VIR_ERR_XML_ERROR, f"Invalid PCI address bus='0x{bus:x}', must be <= 0xFF",
+                             c.VIR_FROM_NONE)
+        if slot > 0x1F:
+            raise make_error(c.VIR_ERR_XML_ERROR, f"Invalid PCI address slot='0x{slot:x}', must be <= 0x1F",
+                             c.VIR_FROM_NONE)
+        if func > 7:
+            raise make_error(c.VIR_ERR_XML_ERROR, f"Invalid PCI address function=0x{func:x}, must be <= 7",
+                             c.VIR_FROM_NONE)
+
+
 def check_devices(devices: Element) -> None:
     """Raise libvirt's error for the first device attribute it does not know."""
     for tag in _PARSE_ORDER:
@@ -144,3 +223,29 @@ def check_devices(devices: Element) -> None:
             continue
         for dev in devices.findall(tag):
             check(dev)
+        if tag == "tpm":
+            for tpm in devices.findall("tpm"):
+                if tpm.find("backend") is None:
+                    raise _xml("missing TPM device backend")
+    for holder, kind, ttype in _chr_holders(devices):
+        _chr_sources(holder, kind, ttype)
+
+
+def check_devices_late(devices: Element) -> None:
+    """Checks libvirt runs at validation time, after defaults are filled in."""
+    for holder, kind, ttype in _chr_holders(devices):
+        if holder.get("{urn:pyvirt}alias-of-serial"):
+            continue
+        _chr_required(holder, kind, ttype)
+    videos = [v.find("model") for v in devices.findall("video")]
+    models = [m for m in videos if m is not None]
+    if len(models) > 1 and any(m.get("type") == "none" for m in models):
+        raise _unsupported("a 'none' video type must be the only video device defined for the domain")
+    if sum(1 for m in models if m.get("primary") == "yes") > 1:
+        raise _unsupported("Only one primary video device is supported")
+    usb_off = any(ctl.get("type") == "usb" and ctl.get("model") == "none" for ctl in devices.findall("controller"))
+    if usb_off:
+        if any(inp.get("bus") == "usb" for inp in devices.findall("input")):
+            raise _unsupported("Can't add USB input device. USB bus is disabled")
+        if devices.find("hub") is not None:
+            raise _unsupported("Can't add USB hub: USB is disabled for this domain")
