@@ -724,8 +724,15 @@ def post_parse(root: Element, default_arch: str = "i686", inactive: bool = True)
         _graphics(gfx)
     if devices.find("graphics") is not None and devices.find("video") is None:
         _child(devices, "video")
-    for i, vid in enumerate(devices.findall("video")):
-        _video(root, vid, i == 0, os_type, arch, virt)
+    videos = devices.findall("video")
+    primaries = [v for v in videos if v.find("model[@primary='yes']") is not None]
+    if len(primaries) > 1:
+        raise _err(c.VIR_ERR_CONFIG_UNSUPPORTED, "Only one primary video device is supported")
+    if primaries and videos[0] is not primaries[0]:
+        videos[0].addprevious(primaries[0])  # libvirt keeps the primary video first
+        videos = devices.findall("video")
+    for i, vid in enumerate(videos):
+        _video(root, vid, i == 0 and not (primaries and vid is not primaries[0]), os_type, arch, virt)
     _consoles(root, devices, os_type)
     add_implicit_controllers(devices)
     check_devices_late(devices)
