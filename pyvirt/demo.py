@@ -83,7 +83,10 @@ def tour_python_api() -> None:
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory(prefix="pyvirt-demo-") as tmp:
+    import pyvirt
+    # test:///default's state lives while a connection to it is open (libvirt's rule): hold one
+    # for the whole tour so that each step sees what the previous one did.
+    with pyvirt.open(URI), tempfile.TemporaryDirectory(prefix="pyvirt-demo-") as tmp:
         tour_test_driver(Path(tmp))
     tour_python_api()
     print("The tour is over: see README.md for more.")
