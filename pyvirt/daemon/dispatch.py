@@ -82,7 +82,7 @@ def _serve(client: Client, spec: wire.ProcSpec, args: dict[str, Any]) -> Any:
     if special is not None:
         return special(client, spec, args)
     driver = _driver(client)
-    if spec.name.endswith("_EVENT_REGISTER_ANY") or spec.name.endswith("_EVENT_DEREGISTER_ANY"):
+    if spec.name.endswith("REGISTER_ANY") and "_EVENT_" in spec.name:
         return events.register_or_deregister(client, driver, spec, args)
     if spec.name in ("CONNECT_DOMAIN_EVENT_REGISTER", "CONNECT_DOMAIN_EVENT_DEREGISTER"):
         return events.old_style(client, driver, spec)
