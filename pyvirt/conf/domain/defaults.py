@@ -464,6 +464,55 @@ _BITMAPS = (("vcpu", "cpuset"), ("cputune/vcpupin", "cpuset"), ("cputune/emulato
             ("memoryBacking/hugepages/page", "nodeset"))
 
 
+def pretty_size(nbytes: int) -> tuple[int, str]:
+    """libvirt's virFormatIntPretty: the largest unit dividing *nbytes* exactly."""
+    units = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+    if nbytes == 0 or nbytes % 1024:
+        return nbytes, "B"
+    idx = 0
+    while idx < len(units) - 1 and nbytes % 1024 == 0:
+        nbytes //= 1024
+        idx += 1
+    return nbytes, units[idx]
+
+
+def _iothreads(root: Element) -> None:
+    count_el = root.find("iothreads")
+    ids_el = root.find("iothreadids")
+    given = ids_el.findall("iothread") if ids_el is not None else []
+    count = int((count_el.text or "0").strip() or 0) if count_el is not None else 0
+    count = max(count, len(given))
+    if given and len(given) < count and ids_el is not None:
+        used = {int(t.get("id", "0")) for t in given}
+        nxt = 1
+        while len(ids_el.findall("iothread")) < count:
+            while nxt in used:
+                nxt += 1
+            ids_el.append(ids_el.makeelement("iothread", {"id": str(nxt)}))
+            used.add(nxt)
+    if count_el is None and count:
+        count_el = root.makeelement("iothreads", {})
+        root.append(count_el)
+    if count_el is not None:
+        if count:
+            count_el.text = str(count)
+        else:
+            root.remove(count_el)
+
+
+def _metadata(root: Element) -> None:
+    meta = root.find("metadata")
+    if meta is None:
+        return
+    seen: set[str] = set()
+    for child in list(meta):
+        ns = child.tag[1:].split("}", 1)[0] if isinstance(child.tag, str) and child.tag.startswith("{") else None
+        if ns is None or ns in seen:
+            meta.remove(child)
+            continue
+        seen.add(ns)
+
+
 def _units(root: Element) -> None:
     for path, attr in _BITMAPS:
         for node in root.findall(path):
@@ -498,8 +547,13 @@ def _units(root: Element) -> None:
     tseg = root.find("features/smm/tseg")
     if tseg is not None:
         kib = scale_to_kib(tseg.text, tseg.get("unit"), "tseg", default_unit="MiB")
-        tseg.text = str(kib // 1024)
-        tseg.set("unit", "MiB")
+        value, unit = pretty_size(kib * 1024)
+        tseg.text = str(value)
+        tseg.set("unit", unit)
+    for size in root.findall("devices/shmem/size"):
+        kib = scale_to_kib(size.text, size.get("unit"), "size", default_unit="b")
+        size.text = str(kib // 1024)
+        size.set("unit", "M")
 
 
 def _network_sources(root: Element) -> None:
@@ -517,6 +571,52 @@ def _network_sources(root: Element) -> None:
 
 def _misc(root: Element, devices: Element) -> None:
     _units(root)
+    _iothreads(root)
+    _metadata(root)
+    for menu in root.findall("os/bootmenu"):
+        if menu.get("enable") != "yes":
+            drop_attr(menu, "timeout")
+    for tgt in devices.findall("channel/target"):
+        drop_attr(tgt, "state")
+    for net_src in devices.findall("interface/source"):
+        drop_attr(net_src, "portid")
+    for net in devices.findall("interface"):
+        if net.get("type") in ("hostdev", "vhostuser", "vdpa", "user", "null", "vds"):
+            for ref in net.findall("filterref"):
+                net.remove(ref)
+    for boot in root.iter("boot"):
+        if boot.get("loadparm"):
+            boot.set("loadparm", boot.get("loadparm", "").upper())
+    for zpci in root.iter("zpci"):
+        zpci.set("uid", _hex(zpci.get("uid"), 4))
+        zpci.set("fid", _hex(zpci.get("fid"), 8))
+    for fs in devices.findall("filesystem"):
+        for attr in ("fmode", "dmode"):
+            if fs.get(attr):
+                fs.set(attr, "0" + format(int(fs.get(attr, "0"), 8), "o").rjust(3, "0"))
+    for disk in devices.findall("disk"):
+        if disk.get("snapshot") == "no" and disk.find("readonly") is not None:
+            drop_attr(disk, "snapshot")
+    for cell_parent in root.findall("cpu/numa"):
+        cells = cell_parent.findall("cell")
+        ordered = sorted(cells, key=lambda x: int(x.get("id", "0")))
+        if ordered != cells:
+            for cell in cells:
+                cell_parent.remove(cell)
+            for cell in ordered:
+                cell_parent.append(cell)
+    cputune = root.find("cputune")
+    if cputune is not None:
+        pins = cputune.findall("iothreadpin")
+        ordered = sorted(pins, key=lambda x: int(x.get("iothread", "0")))
+        if ordered != pins:
+            anchor = cputune.makeelement("_m", {})
+            pins[0].addprevious(anchor)
+            for pin in pins:
+                cputune.remove(pin)
+            for pin in ordered:
+                anchor.addprevious(pin)
+            cputune.remove(anchor)
     _network_sources(devices)
     for fs in devices.findall("filesystem"):
         if fs.get("type") is None:
@@ -527,8 +627,8 @@ def _misc(root: Element, devices: Element) -> None:
     cpu = root.find("cpu")
     if cpu is not None and cpu.get("mode") in ("host-model", "host-passthrough", "maximum"):
         model = cpu.find("model")
-        if model is not None and not (model.text or "").strip() and len(model.attrib) <= 1 \
-                and cpu.get("mode") == "host-model":
+        if model is not None and not (model.text or "").strip() \
+                and not set(model.attrib) - {"fallback"} and cpu.get("mode") == "host-model":
             cpu.remove(model)
     # tristate features written as <pmu state='on'/> (acpi, apic, pae... stay bare)
     for tag in ("pmu", "vmcoreinfo", "pvspinlock", "hap", "vmport", "smm", "htm", "nested-hv",
@@ -555,7 +655,8 @@ def _misc(root: Element, devices: Element) -> None:
     if hyperv is not None and hyperv.get("mode") is None:
         hyperv.set("mode", "custom")
     for fs in devices.findall("filesystem"):
-        if fs.get("type", "mount") == "mount" and fs.get("accessmode") is None:
+        if fs.get("type", "mount") == "mount" and fs.get("accessmode") is None \
+                and fs.find("driver[@type='virtiofs']") is None:
             fs.set("accessmode", "passthrough")
     for tag in ("channel", "serial", "console", "parallel", "smartcard", "redirdev"):
         for chr_ in devices.findall(tag):
@@ -630,14 +731,12 @@ def _address(node: Element) -> None:
                 node.set(attr, _hex(node.get(attr), width))
         return
     if atype == "pci" and any(node.get(a) is not None for a in ("domain", "bus", "slot", "function")):
-        for attr, width in (("domain", 4), ("bus", 2), ("slot", 2), ("function", 1)):
-            node.set(attr, _hex(node.get(attr), width))
-        zpci = node.find("zpci")
-        if zpci is not None:
-            if zpci.get("uid") is not None:
-                zpci.set("uid", _hex(zpci.get("uid"), 4))
-            if zpci.get("fid") is not None:
-                zpci.set("fid", _hex(zpci.get("fid"), 8))
+        keys = (("domain", 4), ("bus", 2), ("slot", 2), ("function", 1))
+        if all(int(node.get(a) or "0", 0) == 0 for a, _ in keys):
+            drop_attr(node, *(a for a, _ in keys))   # an all-zero address is "unassigned"
+        else:
+            for attr, width in keys:
+                node.set(attr, _hex(node.get(attr), width))
     elif atype == "drive":
         for attr in ("controller", "bus", "target", "unit"):
             node.set(attr, str(int(node.get(attr) or "0")))
