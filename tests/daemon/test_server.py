@@ -1,0 +1,213 @@
+"""The server in process: concurrency, slow calls, disconnects mid-call, limits, bad packets."""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+import threading
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from pyvirt import constants as c
+from pyvirt.daemon import codec
+from pyvirt.daemon.client import pack_frame
+from pyvirt.daemon.config import DaemonConfig
+from pyvirt.daemon.server import Server
+from pyvirt.drivers import register_driver
+from pyvirt.drivers.base import DomainRef, Driver
+from pyvirt.identity import current_identity
+
+from .conftest import REMOTE, RawClient
+
+
+class SlowDriver(Driver):
+    """A driver whose lookup of 'block' waits for the test to release it."""
+
+    type_name = "SLOW"
+    gate = threading.Event()
+    entered = threading.Event()
+    finished = threading.Event()
+    closed = threading.Event()
+    seen_uids: list[int] = []
+
+    def domain_lookup_by_name(self, name: str) -> DomainRef:
+        SlowDriver.seen_uids.append(current_identity().uid)
+        if name == "block":
+            SlowDriver.entered.set()
+            SlowDriver.gate.wait(30)
+            SlowDriver.finished.set()
+        return DomainRef(name, b"\x01" * 16, 7)
+
+    def connect_get_hostname(self) -> str:
+        return "fast"
+
+    def connect_close(self) -> None:
+        SlowDriver.closed.set()
+
+
+register_driver("slowtest", lambda uri, ro, auth: SlowDriver(str(uri), ro) if uri.driver == "slowtest" else None)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    for ev in (SlowDriver.gate, SlowDriver.entered, SlowDriver.finished, SlowDriver.closed):
+        ev.clear()
+    cfg = DaemonConfig(unix_sock_dir=str(tmp_path / "sock"), max_clients=3, max_workers=4,
+                       max_client_requests=5)
+    srv = Server(cfg)
+    srv.open_listeners()
+    started = threading.Event()
+
+    def run() -> None:
+        async def main() -> None:
+            task = asyncio.ensure_future(srv.serve())
+            await asyncio.sleep(0)
+            started.set()
+            await task
+        asyncio.run(main())
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    started.wait(10)
+    yield srv
+    SlowDriver.gate.set()
+    srv.stop_threadsafe()
+    t.join(20)
+    assert not (tmp_path / "sock" / "libvirt-sock").exists()
+
+
+def _sock(srv: Server) -> str:
+    return str(Path(srv.config.unix_sock_dir) / "libvirt-sock")
+
+
+def _open(cl: RawClient, uri: str = "slowtest:///x") -> None:
+    hdr, body = cl.call(66)  # AUTH_LIST
+    assert hdr[5] == 0 and codec.decode("remote_auth_list_ret", body) == {"types": [0]}
+    hdr, body = cl.call(1, codec.encode("remote_connect_open_args", {"name": uri, "flags": 0}))
+    assert hdr[5] == 0, codec.decode("remote_error", body)
+
+
+def _send(cl: RawClient, proc: int, args_type: str | None, args: Any) -> int:
+    serial = cl.serial
+    cl.serial += 1
+    payload = codec.encode(args_type, args) if args_type else b""
+    cl.send_raw(pack_frame(REMOTE, 1, proc, 0, serial, 0, payload))
+    return serial
+
+
+def _error(body: bytes) -> dict[str, Any]:
+    return codec.decode("remote_error", body)
+
+
+def test_slow_call_does_not_block_others_and_disconnect_drops_reply(server: Server) -> None:
+    a = RawClient(_sock(server))
+    _open(a)
+    _send(a, 23, "remote_domain_lookup_by_name_args", {"name": "block"})
+    assert SlowDriver.entered.wait(10)
+    # the same client is still served while its first call runs
+    hdr, body = a.call(59)
+    assert codec.decode("remote_connect_get_hostname_ret", body) == {"hostname": "fast"}
+    # and so is another client
+    b = RawClient(_sock(server))
+    _open(b)
+    hdr, body = b.call(59)
+    assert codec.decode("remote_connect_get_hostname_ret", body) == {"hostname": "fast"}
+    # a leaves mid-call: the call completes, the connection closes only afterwards
+    a.close()
+    assert not SlowDriver.finished.is_set()
+    SlowDriver.gate.set()
+    assert SlowDriver.finished.wait(10)
+    assert SlowDriver.closed.wait(10)
+    hdr, body = b.call(23, codec.encode("remote_domain_lookup_by_name_args", {"name": "x"}))
+    assert codec.decode("remote_domain_lookup_by_name_ret", body)["dom"] == ("x", b"\x01" * 16, 7)
+    b.close()
+
+
+def test_caller_identity_from_peer_credentials(server: Server) -> None:
+    import os
+    SlowDriver.seen_uids.clear()
+    a = RawClient(_sock(server))
+    _open(a)
+    a.call(23, codec.encode("remote_domain_lookup_by_name_args", {"name": "x"}))
+    assert SlowDriver.seen_uids == [os.getuid()]
+    a.close()
+
+
+def test_max_clients(server: Server) -> None:
+    clients = [RawClient(_sock(server)) for _ in range(3)]
+    for cl in clients:
+        assert cl.call(66)[0][5] == 0
+    extra = RawClient(_sock(server))
+    assert extra.eof()
+    clients[0].close()
+    # a slot is free again once the daemon noticed the departure
+    import time
+    deadline = time.monotonic() + 10
+    while True:
+        again = RawClient(_sock(server))
+        try:
+            if again.call(66)[0][5] == 0:
+                break
+        except (EOFError, OSError):
+            pass
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    for cl in clients[1:] + [again]:
+        cl.close()
+
+
+def test_protocol_errors_like_libvirtd(server: Server) -> None:
+    cl = RawClient(_sock(server))
+    # before CONNECT_OPEN
+    hdr, body = cl.call(59)
+    assert hdr[3:] == (1, 0, 1)  # REPLY, serial 0, ERROR
+    e = _error(body)
+    assert (e["code"], e["domain"], e["message"]) == (c.VIR_ERR_INTERNAL_ERROR, c.VIR_FROM_RPC,
+                                                      "internal error: hypervisor connection not open")
+    assert (e["str1"], e["int1"], e["int2"]) == (e["message"], -1, -1)
+    # unknown program / version
+    hdr, body = cl.call(1, prog=0x12345678)
+    assert hdr[0] == 0x12345678 and hdr[5] == 1
+    assert _error(body)["message"] == f"Cannot find program {0x12345678} version 1"
+    # unknown procedure
+    hdr, body = cl.call(999)
+    assert _error(body)["message"] == "unknown procedure: 999"
+    assert _error(body)["code"] == c.VIR_ERR_RPC
+    # truncated payload
+    _open(cl, "test:///default")
+    hdr, body = cl.call(23, b"\x00\x00\x00\x10ab")
+    assert _error(body)["message"] == "Unable to decode message payload"
+    # keepalive PING -> PONG, no reply
+    cl.send_raw(pack_frame(0x6B656570, 1, 1, 2, 0, 0))
+    hdr, body = cl.recv()
+    assert hdr == (0x6B656570, 1, 2, 2, 0, 0) and body == b""
+    # stray REPLY/MESSAGE/STREAM packets are ignored; the connection still works
+    cl.send_raw(pack_frame(REMOTE, 1, 3, 1, 77, 0))
+    cl.send_raw(pack_frame(REMOTE, 1, 3, 3, 78, 2, b"data"))
+    hdr, body = cl.call(3)
+    assert codec.decode("remote_connect_get_type_ret", body) == {"type": "TEST"}
+    cl.close()
+
+
+@pytest.mark.parametrize("junk", [
+    struct.pack(">I", 3),                      # length below the minimum
+    struct.pack(">I", 27) + b"\0" * 23,        # header cut short
+    struct.pack(">I", 33554432 + 5),           # over VIR_NET_MESSAGE_MAX
+])
+def test_bad_lengths_disconnect(server: Server, junk: bytes) -> None:
+    cl = RawClient(_sock(server))
+    cl.send_raw(junk)
+    assert cl.eof()
+    ok = RawClient(_sock(server))
+    _open(ok, "test:///default")
+    ok.close()
+
+
+def test_connect_open_refuses_remote_uris(server: Server) -> None:
+    cl = RawClient(_sock(server))
+    cl.call(66)
+    hdr, body = cl.call(1, codec.encode("remote_connect_open_args", {"name": "test+tcp://h/default", "flags": 0}))
+    assert hdr[5] == 1 and _error(body)["code"] == c.VIR_ERR_NO_CONNECT
+    cl.close()
