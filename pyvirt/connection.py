@@ -249,7 +249,7 @@ class Connection:
         return self._driver.connect_num_of_defined_domains()
 
     def define_xml(self, xml: str) -> Domain:
-        return self._dom(self._driver.domain_define_xml_flags(xml, 0))
+        return self._dom(self._driver.domain_define_xml(xml))
 
     def define_xml_flags(self, xml: str, flags: int = 0) -> Domain:
         return self._dom(self._driver.domain_define_xml_flags(xml, flags))
@@ -308,13 +308,13 @@ class Connection:
         return self._driver.connect_num_of_defined_networks()
 
     def network_define_xml(self, xml: str) -> Network:
-        return self._net(self._driver.network_define_xml_flags(xml, 0))
+        return self._net(self._driver.network_define_xml(xml))
 
     def network_define_xml_flags(self, xml: str, flags: int = 0) -> Network:
         return self._net(self._driver.network_define_xml_flags(xml, flags))
 
     def network_create_xml(self, xml_desc: str) -> Network:
-        return self._net(self._driver.network_create_xml_flags(xml_desc, 0))
+        return self._net(self._driver.network_create_xml(xml_desc))
 
     def network_create_xml_flags(self, xml_desc: str, flags: int = 0) -> Network:
         return self._net(self._driver.network_create_xml_flags(xml_desc, flags))

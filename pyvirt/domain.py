@@ -154,13 +154,15 @@ class Domain:
         return 0
 
     def create(self) -> int:
-        return self._started(self._drv.domain_create_with_flags(self._ref, 0))
+        return self._started(self._drv.domain_create(self._ref))
 
     def create_with_flags(self, flags: int = 0) -> int:
         return self._started(self._drv.domain_create_with_flags(self._ref, flags))
 
     def destroy(self) -> int:
-        return self.destroy_flags(0)
+        self._drv.domain_destroy(self._ref)
+        self._ref = self._ref._replace(id=-1)
+        return 0
 
     def destroy_flags(self, flags: int = 0) -> int:
         self._drv.domain_destroy_flags(self._ref, flags)
@@ -168,7 +170,7 @@ class Domain:
         return 0
 
     def shutdown(self) -> int:
-        self._drv.domain_shutdown_flags(self._ref, 0)
+        self._drv.domain_shutdown(self._ref)
         return 0
 
     def shutdown_flags(self, flags: int = 0) -> int:
@@ -192,7 +194,7 @@ class Domain:
         return 0
 
     def undefine(self) -> int:
-        self._drv.domain_undefine_flags(self._ref, 0)
+        self._drv.domain_undefine(self._ref)
         return 0
 
     def undefine_flags(self, flags: int = 0) -> int:
@@ -205,7 +207,7 @@ class Domain:
         return 0
 
     def save(self, to: str) -> int:
-        self._drv.domain_save_flags(self._ref, to, None, 0)
+        self._drv.domain_save(self._ref, to)
         return 0
 
     def save_flags(self, to: str, dxml: str | None = None, flags: int = 0) -> int:
@@ -257,7 +259,7 @@ class Domain:
 
     # --- memory and vCPUs ----------------------------------------------------
     def set_memory(self, memory: int) -> int:
-        self._drv.domain_set_memory_flags(self._ref, memory, c.VIR_DOMAIN_AFFECT_LIVE)
+        self._drv.domain_set_memory(self._ref, memory)
         return 0
 
     def set_max_memory(self, memory: int) -> int:
@@ -290,7 +292,7 @@ class Domain:
         return 0
 
     def set_vcpus(self, nvcpus: int) -> int:
-        self._drv.domain_set_vcpus_flags(self._ref, nvcpus, c.VIR_DOMAIN_AFFECT_LIVE)
+        self._drv.domain_set_vcpus(self._ref, nvcpus)
         return 0
 
     def set_vcpus_flags(self, nvcpus: int, flags: int = 0) -> int:
@@ -304,7 +306,7 @@ class Domain:
         return self._drv.domain_get_vcpus(self._ref)
 
     def pin_vcpu(self, vcpu: int, cpumap: tuple[bool, ...]) -> int:
-        self._drv.domain_pin_vcpu_flags(self._ref, vcpu, tuple(cpumap), c.VIR_DOMAIN_AFFECT_LIVE)
+        self._drv.domain_pin_vcpu(self._ref, vcpu, tuple(cpumap))
         return 0
 
     def pin_vcpu_flags(self, vcpu: int, cpumap: tuple[bool, ...], flags: int = 0) -> int:
@@ -348,13 +350,13 @@ class Domain:
         return list(self._drv.domain_get_scheduler_type(self._ref))
 
     def scheduler_parameters(self) -> dict[str, Any]:
-        return self._drv.domain_get_scheduler_parameters_flags(self._ref, 0)
+        return self._drv.domain_get_scheduler_parameters(self._ref)
 
     def scheduler_parameters_flags(self, flags: int = 0) -> dict[str, Any]:
         return self._drv.domain_get_scheduler_parameters_flags(self._ref, flags)
 
     def set_scheduler_parameters(self, params: dict[str, Any]) -> int:
-        self._drv.domain_set_scheduler_parameters_flags(self._ref, params, 0)
+        self._drv.domain_set_scheduler_parameters(self._ref, params)
         return 0
 
     def set_scheduler_parameters_flags(self, params: dict[str, Any], flags: int = 0) -> int:
@@ -394,7 +396,7 @@ class Domain:
 
     # --- devices and monitoring ----------------------------------------------
     def attach_device(self, xml: str) -> int:
-        self._drv.domain_attach_device_flags(self._ref, xml, c.VIR_DOMAIN_AFFECT_LIVE)
+        self._drv.domain_attach_device(self._ref, xml)
         return 0
 
     def attach_device_flags(self, xml: str, flags: int = 0) -> int:
@@ -402,7 +404,7 @@ class Domain:
         return 0
 
     def detach_device(self, xml: str) -> int:
-        self._drv.domain_detach_device_flags(self._ref, xml, c.VIR_DOMAIN_AFFECT_LIVE)
+        self._drv.domain_detach_device(self._ref, xml)
         return 0
 
     def detach_device_flags(self, xml: str, flags: int = 0) -> int:

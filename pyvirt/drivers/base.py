@@ -11,6 +11,7 @@ libvirt's VIR_ERR_NO_SUPPORT, never AttributeError.
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Callable, NamedTuple
 
 from .. import constants as c
@@ -65,6 +66,23 @@ class SnapshotRef(NamedTuple):
 EventCallback = Callable[..., None]
 
 
+_ERROR_DOMAINS = (
+    ("domain_snapshot_", c.VIR_FROM_DOMAIN_SNAPSHOT), ("domain_checkpoint_", c.VIR_FROM_DOMAIN_CHECKPOINT),
+    ("domain_", c.VIR_FROM_DOMAIN), ("connect_list_all_domains", c.VIR_FROM_DOMAIN),
+    ("network_", c.VIR_FROM_NETWORK), ("storage_", c.VIR_FROM_STORAGE),
+    ("node_device_", c.VIR_FROM_NODEDEV), ("interface_", c.VIR_FROM_INTERFACE),
+    ("secret_", c.VIR_FROM_SECRET), ("nwfilter_", c.VIR_FROM_NWFILTER),
+)
+
+
+def _error_domain(method: str) -> int:
+    """The error domain libvirt's public API file for *method* reports with."""
+    for prefix, domain in _ERROR_DOMAINS:
+        if method.startswith(prefix):
+            return domain
+    return c.VIR_FROM_NONE
+
+
 def api_name(method: str) -> str:
     """libvirt's C name for a driver method: ``domain_get_xml_desc`` -> ``virDomainGetXMLDesc``."""
     return "vir" + "".join(p.upper() if p in ("xml", "uuid", "id", "cpu", "mac") else p.title()
@@ -92,9 +110,72 @@ class Driver:
         return unsupported
 
     def check_writable(self) -> None:
-        """Refuse a change on a read-only connection, as libvirt does."""
-        if self.read_only:
-            raise make_error(c.VIR_ERR_OPERATION_DENIED, "read only access prevents this operation")
+        """Refuse a change on a read-only connection, as libvirt does.
+
+        The error names the API the caller used ("read only access prevents
+        virDomainDestroy"): the outermost method of this driver on the stack.
+        """
+        if not self.read_only:
+            return
+        method = None
+        frame = sys._getframe(1)
+        while frame is not None:
+            if frame.f_locals.get("self") is self:
+                method = frame.f_code.co_name
+            frame = frame.f_back  # type: ignore[assignment]
+        api = api_name(method) if method else "this operation"
+        raise make_error(c.VIR_ERR_OPERATION_DENIED, f"read only access prevents {api}",
+                         _error_domain(method or ""))
+
+    # Plain calls that libvirt defines as their *Flags variant with flags=0. Drivers that
+    # implement only the Flags variant get the plain one for free.
+    def domain_define_xml(self, xml: str) -> DomainRef:
+        return self.domain_define_xml_flags(xml, 0)  # type: ignore[no-any-return]
+
+    def domain_create(self, dom: DomainRef) -> Any:
+        return self.domain_create_with_flags(dom, 0)
+
+    def domain_destroy(self, dom: DomainRef) -> None:
+        self.domain_destroy_flags(dom, 0)
+
+    def domain_shutdown(self, dom: DomainRef) -> None:
+        self.domain_shutdown_flags(dom, 0)
+
+    def domain_undefine(self, dom: DomainRef) -> None:
+        self.domain_undefine_flags(dom, 0)
+
+    def domain_set_memory(self, dom: DomainRef, memory: int) -> None:
+        self.domain_set_memory_flags(dom, memory, c.VIR_DOMAIN_AFFECT_LIVE)
+
+    def domain_set_vcpus(self, dom: DomainRef, nvcpus: int) -> None:
+        self.domain_set_vcpus_flags(dom, nvcpus, c.VIR_DOMAIN_AFFECT_LIVE)
+
+    def domain_save(self, dom: DomainRef, to: str) -> None:
+        self.domain_save_flags(dom, to, None, 0)
+
+    def domain_restore(self, frm: str) -> None:
+        self.domain_restore_flags(frm, None, 0)
+
+    def domain_attach_device(self, dom: DomainRef, xml: str) -> None:
+        self.domain_attach_device_flags(dom, xml, c.VIR_DOMAIN_AFFECT_LIVE)
+
+    def domain_detach_device(self, dom: DomainRef, xml: str) -> None:
+        self.domain_detach_device_flags(dom, xml, c.VIR_DOMAIN_AFFECT_LIVE)
+
+    def domain_pin_vcpu(self, dom: DomainRef, vcpu: int, cpumap: Any) -> None:
+        self.domain_pin_vcpu_flags(dom, vcpu, cpumap, c.VIR_DOMAIN_AFFECT_LIVE)
+
+    def domain_get_scheduler_parameters(self, dom: DomainRef) -> Any:
+        return self.domain_get_scheduler_parameters_flags(dom, 0)
+
+    def domain_set_scheduler_parameters(self, dom: DomainRef, params: dict[str, Any]) -> None:
+        self.domain_set_scheduler_parameters_flags(dom, params, 0)
+
+    def network_define_xml(self, xml: str) -> NetworkRef:
+        return self.network_define_xml_flags(xml, 0)  # type: ignore[no-any-return]
+
+    def network_create_xml(self, xml: str) -> NetworkRef:
+        return self.network_create_xml_flags(xml, 0)  # type: ignore[no-any-return]
 
     def connect_close(self) -> None:
         """Release this connection's resources (event callbacks, shared state references)."""
