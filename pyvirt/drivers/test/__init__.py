@@ -44,7 +44,7 @@ def _authenticate(drv: TestDriver, auth: Any) -> None:
     if isinstance(auth, dict):
         username, password = auth.get("username"), auth.get("password")
     elif isinstance(auth, (tuple, list)) and len(auth) == 2 and all(isinstance(x, (str, type(None))) for x in auth):
-        username, password = auth  # type: ignore[misc]
+        username, password = auth
     elif callable(auth):
         username, password = auth()
     if username is None:

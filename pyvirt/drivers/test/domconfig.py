@@ -8,7 +8,6 @@ from typing import Any
 from lxml import etree
 
 from ... import constants as c
-from ...conf.xmlutil import format_xml, parse_xml
 from ..base import DomainRef
 from .common import TestBase, err, flags_ok
 from .state import DomObj
@@ -369,7 +368,7 @@ class DomainConfigMixin(TestBase):
             for k, v in params.items():
                 if k != "group_name" and int(v) > 1000000000000000:
                     raise err(c.VIR_ERR_INVALID_ARG,
-                              f"block I/O throttle limit value must be no more than 1000000000000000")
+                              "block I/O throttle limit value must be no more than 1000000000000000")
             d.iotune.setdefault(disk, {}).update(params)
 
     def domain_get_block_io_tune(self, dom: DomainRef, disk: str | None, flags: int = 0) -> dict[str, Any]:

@@ -73,7 +73,8 @@ class HostMixin(TestBase):
 
     def node_get_info(self) -> tuple[str, int, int, int, int, int, int, int]:
         with self._lock:
-            return tuple(self.st.node_info)  # type: ignore[return-value]
+            model, mem, cpus, mhz, nodes, sockets, cores, threads = self.st.node_info
+            return (model, mem, cpus, mhz, nodes, sockets, cores, threads)
 
     def node_get_cpu_stats(self, cpu_num: int = -1, flags: int = 0) -> dict[str, int]:
         flags_ok(flags, 0, "testNodeGetCPUStats")
@@ -147,7 +148,7 @@ class HostMixin(TestBase):
                 raise err(c.VIR_ERR_XML_ERROR, "missing CPU definition")
             models.append(cpu.findtext("model"))
             vendors.append(cpu.findtext("vendor"))
-            feats.append({f.get("name") for f in cpu.findall("feature")
+            feats.append({f.get("name") or "" for f in cpu.findall("feature")
                           if f.get("policy", "require") in ("require", "force")})
         common = set.intersection(*feats) if feats else set()
         lines = ["<cpu mode='custom' match='exact'>"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import os
 from typing import Any
 
@@ -34,7 +33,8 @@ def _load_file(path: str, root: str) -> Any:
     try:
         elem = etree.fromstring(data, etree.XMLParser(remove_comments=True, resolve_entities=False))
     except etree.XMLSyntaxError as exc:
-        entry = exc.error_log[0] if len(exc.error_log) else None
+        entries: list[Any] = list(exc.error_log)  # type: ignore[call-overload]
+        entry = entries[0] if entries else None
         line = entry.line if entry is not None else 1
         lines = data.decode("utf-8", "replace").splitlines() or [""]
         src = lines[min(max(line, 1), len(lines)) - 1]

@@ -246,8 +246,8 @@ class NetworksMixin(TestBase):
 def _apply_update(nd: NetworkDef, command: int, section: int, parent_index: int, xml: str) -> None:
     if section not in _SECTIONS:
         raise err(c.VIR_ERR_NO_SUPPORT, None,
-                  f"this function is not supported by the connection driver: can't update unrecognized "
-                  f"section of network")
+                  "this function is not supported by the connection driver: can't update unrecognized "
+                  "section of network")
     parent_path, tag, keys = _SECTIONS[section]
     new = parse_xml(xml, None, "network_update_xml")
     if new.tag != tag:

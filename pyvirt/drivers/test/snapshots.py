@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import time
 
-from lxml import etree
-
 from ... import constants as c
 from ...conf.xmlutil import escape_text, parse_xml
 from ..base import DomainRef, SnapshotRef
@@ -340,7 +338,8 @@ def _format_snapshot(s: SnapObj) -> str:
     out.append(f"  <memory snapshot='{s.memory}'/>")
     if s.dom_xml:
         dom = parse_xml(s.dom_xml, "domain")
-        disks = [d.find("target").get("dev") for d in dom.findall("devices/disk") if d.find("target") is not None]
+        targets = [d.find("target") for d in dom.findall("devices/disk")]
+        disks = [t.get("dev") for t in targets if t is not None]
         if disks and s.disks:
             out.append("  <disks>")
             for name in disks:
@@ -350,5 +349,3 @@ def _format_snapshot(s: SnapObj) -> str:
     out.append("</domainsnapshot>")
     return "\n".join(out) + "\n"
 
-
-assert etree is not None

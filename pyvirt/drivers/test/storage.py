@@ -6,7 +6,7 @@ from ... import constants as c
 from ...conf.xmlutil import parse_xml
 from ..base import StoragePoolRef, StorageVolRef
 from .common import Event, TestBase, err, flags_ok
-from .defaults import DEFAULT_POOL_CAPACITY, POOL_SOURCES_LOGICAL, POOL_SOURCES_NETFS
+from .defaults import POOL_SOURCES_LOGICAL, POOL_SOURCES_NETFS
 from .loader import pool_defaults
 from .state import PoolObj, VolObj
 from .xmldefs import StoragePoolDef, StorageVolDef, uuid_str
@@ -99,11 +99,9 @@ class StorageMixin(TestBase):
                     continue
                 type_bits = flags & ~0x3F
                 if type_bits:
-                    idx = _POOL_TYPES.index(p.def_.type) if p.def_.type in _POOL_TYPES else -1
                     bit = {"dir": 1 << 6, "fs": 1 << 7, "netfs": 1 << 8, "logical": 1 << 9, "disk": 1 << 10,
                            "iscsi": 1 << 11, "scsi": 1 << 12, "mpath": 1 << 13, "rbd": 1 << 14,
                            "sheepdog": 1 << 15, "gluster": 1 << 16, "zfs": 1 << 17}.get(p.def_.type, 0)
-                    del idx
                     if not type_bits & bit:
                         continue
                 out.append(self._pref(p))
@@ -405,5 +403,3 @@ def _devref(name: str) -> object:
     from ..base import NodeDeviceRef
     return NodeDeviceRef(name)
 
-
-assert DEFAULT_POOL_CAPACITY > 0
