@@ -106,11 +106,21 @@ def cmd_start(ctl: Ctl, cmd: Cmd) -> bool:
             try:
                 dom.createWithFlags(flags)
             except lv.libvirtError as exc:
-                if exc.get_error_code() != lv.VIR_ERR_NO_SUPPORT or \
-                        not flags & lv.VIR_DOMAIN_START_FORCE_BOOT:
+                if not flags & lv.VIR_DOMAIN_START_FORCE_BOOT:
                     raise
-                if dom.hasManagedSaveImage(0) > 0:
-                    dom.managedSaveRemove(0)
+                if exc.get_error_code() not in (lv.VIR_ERR_NO_SUPPORT, lv.VIR_ERR_INVALID_ARG):
+                    ctl.save_error(exc)
+                    return False
+                try:
+                    has_save = dom.hasManagedSaveImage(0)
+                except lv.libvirtError:
+                    has_save = 0
+                if has_save > 0:
+                    try:
+                        dom.managedSaveRemove(0)
+                    except lv.libvirtError as exc2:
+                        ctl.save_error(exc2)
+                        return False
                 flags &= ~lv.VIR_DOMAIN_START_FORCE_BOOT
                 dom.createWithFlags(flags) if flags else dom.create()
         else:

@@ -7,7 +7,7 @@ from lxml import etree
 
 from .options import Cmd, command
 from .shell import Ctl
-from .table import format_table
+from .table import print_table
 from .util import opt_domain, reason_str, state_str
 
 
@@ -39,6 +39,62 @@ def _id_str(dom: Any) -> str:
     return "-" if ident in (-1, 2**32 - 1) else str(ident)
 
 
+def collect_domains(ctl: Ctl, flags: int) -> list[Any]:
+    """virshDomainListCollect: listAllDomains, filtering client-side if flags are refused."""
+    lv = ctl.lv
+    try:
+        return list(ctl.conn.listAllDomains(flags))
+    except lv.libvirtError as exc:
+        if exc.get_error_code() != lv.VIR_ERR_INVALID_ARG:
+            ctl.save_error(exc)
+            raise ctl.fail("Failed to list domains") from exc
+    base = flags & (lv.VIR_CONNECT_LIST_DOMAINS_ACTIVE | lv.VIR_CONNECT_LIST_DOMAINS_INACTIVE)
+    with ctl.failing("Failed to list domains"):
+        doms = list(ctl.conn.listAllDomains(base))
+
+    def has(*names: str) -> bool:
+        return any(flags & getattr(lv, f"VIR_CONNECT_LIST_DOMAINS_{n}") for n in names)
+
+    def want(a: str, b: str, value: bool) -> bool:
+        return bool((has(a) and value) or (has(b) and not value))
+
+    out = []
+    for dom in doms:
+        if has("PERSISTENT", "TRANSIENT"):
+            with ctl.failing("Failed to get domain persistence info"):
+                if not want("PERSISTENT", "TRANSIENT", bool(dom.isPersistent())):
+                    continue
+        if has("RUNNING", "PAUSED", "SHUTOFF", "OTHER"):
+            with ctl.failing("Failed to get domain state"):
+                st = dom.state(0)[0]
+            if not ((has("RUNNING") and st == lv.VIR_DOMAIN_RUNNING)
+                    or (has("PAUSED") and st == lv.VIR_DOMAIN_PAUSED)
+                    or (has("SHUTOFF") and st == lv.VIR_DOMAIN_SHUTOFF)
+                    or (has("OTHER") and st not in (lv.VIR_DOMAIN_RUNNING,
+                                                    lv.VIR_DOMAIN_PAUSED,
+                                                    lv.VIR_DOMAIN_SHUTOFF))):
+                continue
+        if has("AUTOSTART", "NO_AUTOSTART"):
+            with ctl.failing("Failed to get domain autostart state"):
+                if not want("AUTOSTART", "NO_AUTOSTART", bool(dom.autostart())):
+                    continue
+        if has("MANAGEDSAVE", "NO_MANAGEDSAVE"):
+            with ctl.failing("Failed to check for managed save image"):
+                if not want("MANAGEDSAVE", "NO_MANAGEDSAVE", bool(dom.hasManagedSaveImage(0))):
+                    continue
+        if has("HAS_SNAPSHOT", "NO_SNAPSHOT"):
+            with ctl.failing("Failed to get snapshot count"):
+                if not want("HAS_SNAPSHOT", "NO_SNAPSHOT", dom.snapshotNum(0) > 0):
+                    continue
+        if has("HAS_CHECKPOINT", "NO_CHECKPOINT"):
+            with ctl.failing("Failed to get checkpoint count"):
+                if not want("HAS_CHECKPOINT", "NO_CHECKPOINT",
+                            len(dom.listAllCheckpoints(0)) > 0):
+                    continue
+        out.append(dom)
+    return out
+
+
 @command("list")
 def cmd_list(ctl: Ctl, cmd: Cmd) -> bool:
     lv = ctl.lv
@@ -64,8 +120,7 @@ def cmd_list(ctl: Ctl, cmd: Cmd) -> bool:
     ctl.exclusive(cmd, "table", "id")
     opt_uuid, opt_name, opt_id = b("uuid"), b("name"), b("id")
     opt_table = b("table") or not (opt_uuid or opt_name or opt_id)
-    with ctl.failing("Failed to list domains"):
-        doms = sorted(ctl.conn.listAllDomains(flags), key=_sort_key)
+    doms = sorted(collect_domains(ctl, flags), key=_sort_key)
     rows: list[list[str]] = []
     out: list[str] = []
     for dom in doms:
@@ -96,7 +151,7 @@ def cmd_list(ctl: Ctl, cmd: Cmd) -> bool:
             out.append(" ".join(parts) + "\n")
     if opt_table:
         header = ["Id", "Name", "State"] + (["Title"] if b("title") else [])
-        ctl.print(format_table(header, rows))
+        print_table(ctl, header, rows)
     else:
         ctl.print("".join(out))
     return True
@@ -164,7 +219,7 @@ def cmd_dominfo(ctl: Ctl, cmd: Cmd) -> bool:
             mode = "enforcing" if label[1] else "permissive"
             out.append(_row("Security label:", f"{label[0]} ({mode})"))
     try:
-        msgs = dom.getMessages(0) if hasattr(dom, "getMessages") else []
+        msgs = dom.messages(0) if hasattr(dom, "messages") else []
     except lv.libvirtError:
         msgs = []
         ctl.reset_error()
@@ -217,7 +272,7 @@ def cmd_domblklist(ctl: Ctl, cmd: Cmd) -> bool:
             rows.append([typ or "", device or "", tgt, source or "-"])
         else:
             rows.append([tgt, source or "-"])
-    ctl.print(format_table(header, rows))
+    print_table(ctl, header, rows)
     return True
 
 
@@ -240,7 +295,7 @@ def cmd_domiflist(ctl: Ctl, cmd: Cmd) -> bool:
         mac = iface.find("mac")
         addr = mac.get("address") if mac is not None and mac.get("address") else "-"
         rows.append([target, typ, source, mtype, addr])
-    ctl.print(format_table(["Interface", "Type", "Source", "Model", "MAC"], rows))
+    print_table(ctl, ["Interface", "Type", "Source", "Model", "MAC"], rows)
     return True
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import unicodedata
+from typing import Any
 
 
 def _safe(cell: str) -> tuple[str, int]:
@@ -56,3 +57,8 @@ def format_table(header: list[str], rows: list[list[str]], show_header: bool = T
         lines.append("".join("-" * (maxw[j] + 3) for j in range(ncol)) + "\n")
     lines.extend(row(r) for r in enc[1:])
     return "".join(lines)
+
+
+def print_table(ctl: Any, header: list[str], rows: list[list[str]]) -> None:
+    """vshTablePrintToStdout: the header is left out in quiet mode."""
+    ctl.print(format_table(header, rows, not ctl.quiet))

@@ -96,8 +96,7 @@ def xpath_print(ctl: Ctl, xml: str, xpath: str | None, wrap: bool) -> bool:
     except etree.XPathError:
         raise ctl.fail(f"Failed to evaluate XPath '{xpath}'")
     if not isinstance(res, list):
-        ctl.print(f"{_xp_scalar(res)}\n")
-        return True
+        raise ctl.fail(f"internal error: Incorrect xpath '{xpath}'")
     if wrap:
         root = etree.Element("nodes")
         for n in res:

@@ -1,0 +1,78 @@
+"""Run one command line through real virsh and through pyvirsh (in process) and compare."""
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from pyvirt.cli.main import main
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "cli"
+VIRSH = shutil.which("virsh")
+
+
+def backend() -> str:
+    """pyvirt's own backend when its test driver works, else Debian's libvirt."""
+    forced = os.environ.get("PYVIRSH_TEST_BACKEND")
+    if forced:
+        return forced
+    try:
+        import pyvirt.libvirt as lv
+
+        lv.open("test:///default").close()
+        return "pyvirt"
+    except Exception:  # noqa: BLE001 - any failure means "not ready yet"
+        return "libvirt"
+
+
+@dataclass
+class Result:
+    out: str
+    err: str
+    rc: int
+
+
+_CPU = re.compile(r"^(CPU time: +)\d+\.\d+s$", re.M)
+_CPUTIME = re.compile(r"(cpu\.time=|cpu\.user=|cpu\.system=|vcpu\.\d+\.time=)\d+")
+_VCPUTIME = re.compile(r"^(CPU time: +)\d+\.\d+s$", re.M)
+
+
+def normalise(text: str) -> str:
+    """Blank out what truly varies between two runs (CPU time derived from the clock)."""
+    text = _CPU.sub(r"\1N.Ns", text)
+    return _CPUTIME.sub(r"\1N", text)
+
+
+def run_virsh(args: list[str], env: dict[str, str] | None = None) -> Result:
+    assert VIRSH
+    full_env = dict(os.environ, LC_ALL="C", **(env or {}))
+    full_env.pop("LIBVIRT_DEFAULT_URI", None) if env is None else None
+    p = subprocess.run([VIRSH, *args], capture_output=True, text=True, cwd=DATA,
+                       env=full_env, stdin=subprocess.DEVNULL, check=False, timeout=60)
+    return Result(normalise(p.stdout), normalise(p.stderr), p.returncode)
+
+
+def run_pyvirsh(args: list[str], env: dict[str, str] | None = None) -> Result:
+    out, err = io.StringIO(), io.StringIO()
+    saved_env = dict(os.environ)
+    cwd = os.getcwd()
+    try:
+        if backend() == "libvirt":
+            os.environ["PYVIRSH_BACKEND"] = "libvirt"
+        else:
+            os.environ.pop("PYVIRSH_BACKEND", None)
+        if env is None:
+            os.environ.pop("LIBVIRT_DEFAULT_URI", None)
+        else:
+            os.environ.update(env)
+        os.chdir(DATA)
+        rc = main(["virsh", *args], stdin=io.StringIO(""), stdout=out, stderr=err)
+    finally:
+        os.chdir(cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+    return Result(normalise(out.getvalue()), normalise(err.getvalue()), rc)
