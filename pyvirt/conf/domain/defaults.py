@@ -382,8 +382,15 @@ _NET_MODELS = ("virtio", "virtio-transitional", "virtio-non-transitional", "e100
                "vmxnet", "vmxnet2", "vmxnet3", "am79c970a", "am79c973", "82540em", "82545em", "82543gc")
 
 
+_NET_SOURCE_ATTRS = {"network": ("network", "portgroup", "portid"), "bridge": ("bridge",)}
+
+
 def _interfaces(devices: Element) -> None:
     for net in devices.findall("interface"):
+        keep = _NET_SOURCE_ATTRS.get(net.get("type", ""))
+        src = net.find("source")
+        if keep is not None and src is not None:
+            drop_attr(src, *(a for a in list(src.attrib) if str(a) not in keep))
         model = net.find("model")
         if model is not None and model.get("type"):
             low = model.get("type", "").lower()
