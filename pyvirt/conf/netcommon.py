@@ -475,7 +475,7 @@ def drop_attr(elem: Element, key: str) -> None:
         del elem.attrib[key]
 
 
-def parse_doc(text: str | bytes, root: str, what: str, domain: int) -> Element:
+def parse_doc(text: str | bytes, root: str | None, what: str, domain: int) -> Element:
     """:func:`~pyvirt.conf.xmlutil.parse_xml` after clearing lxml's error log.
 
     lxml accumulates syntax errors of earlier documents in the exception's error log

@@ -130,7 +130,8 @@ def _lease(src: Element) -> Element | None:
     return E("lease", ("expiry", expiry), ("unit", unit))
 
 
-def _dhcp_host(net: str, addr: IPAddr, src: Element) -> Element:
+def dhcp_host(net: str, addr: IPAddr, src: Element, partial: bool = False) -> Element:
+    """virNetworkDHCPHostDefParseXML (``partial``: update-delete matching needs one of name/mac/ip)."""
     mac = src.get("mac")
     if mac is not None:
         if addr.version == 6:
@@ -152,13 +153,18 @@ def _dhcp_host(net: str, addr: IPAddr, src: Element) -> Element:
     ipaddr = parse_ip(ip) if ip is not None else None
     if ip is not None and ipaddr is None:
         raise _err(f"Invalid IP address in static host definition for network '{net}'")
-    if addr.version == 6:
-        if not (hid or name):
-            raise _err(f"Static host definition in IPv6 network '{net}' must have id or name attribute")
-    elif not (mac or name):
-        raise _err(f"Static host definition in IPv4 network '{net}' must have mac or name attribute")
-    if ip is None:
-        raise _err(f"Missing IP address in static host definition for network '{net}'")
+    if partial:
+        if not (mac or name or ip):
+            raise _err("At least one of name, mac, or ip attribute must be specified for static host "
+                       f"definition in network '{net}' ")
+    else:
+        if addr.version == 6:
+            if not (hid or name):
+                raise _err(f"Static host definition in IPv6 network '{net}' must have id or name attribute")
+        elif not (mac or name):
+            raise _err(f"Static host definition in IPv4 network '{net}' must have mac or name attribute")
+        if ip is None:
+            raise _err(f"Missing IP address in static host definition for network '{net}'")
     out = E("host", ("mac", mac), ("id", hid), ("name", name), ("ip", format_ip(ipaddr) if ipaddr else None))
     add(out, _lease(src))
     return out
@@ -222,25 +228,9 @@ def _ip(net: str, src: Element) -> Element:
         bootp: Element | None = None
         for child in dhcp_src:
             if child.tag == "range":
-                start_s, end_s = child.get("start"), child.get("end")
-                if start_s is None:
-                    raise _err(f"Missing 'start' attribute in dhcp range for network '{net}'")
-                start = parse_ip(start_s)
-                if start is None:
-                    raise make_error(c.VIR_ERR_SYSTEM_ERROR, f"Cannot parse socket address '{start_s}': "
-                                     "Name or service not known", DOM)
-                if end_s is None:
-                    raise _err(f"Missing 'end' attribute in dhcp range for network '{net}'")
-                end = parse_ip(end_s)
-                if end is None:
-                    raise make_error(c.VIR_ERR_SYSTEM_ERROR, f"Cannot parse socket address '{end_s}': "
-                                     "Name or service not known", DOM)
-                _range_check(start, end, addr, eff_prefix)
-                rng = E("range", ("start", format_ip(start)), ("end", format_ip(end)))
-                add(rng, _lease(child))
-                ranges.append(rng)
+                ranges.append(dhcp_range(net, addr, eff_prefix, child))
             elif child.tag == "host":
-                hosts.append(_dhcp_host(net, addr, child))
+                hosts.append(dhcp_host(net, addr, child))
             elif child.tag == "bootp" and addr.version == 4:
                 file = child.get("file")
                 if not file:
@@ -259,11 +249,111 @@ def _ip(net: str, src: Element) -> Element:
     return out
 
 
+def dhcp_range(net: str, addr: IPAddr, eff_prefix: int, child: Element) -> Element:
+    """virNetworkDHCPRangeDefParseXML (with virSocketAddrGetRange's checks)."""
+    start_s, end_s = child.get("start"), child.get("end")
+    if start_s is None:
+        raise _err(f"Missing 'start' attribute in dhcp range for network '{net}'")
+    start = parse_ip(start_s)
+    if start is None:
+        raise make_error(c.VIR_ERR_SYSTEM_ERROR, f"Cannot parse socket address '{start_s}': "
+                         "Name or service not known", DOM)
+    if end_s is None:
+        raise _err(f"Missing 'end' attribute in dhcp range for network '{net}'")
+    end = parse_ip(end_s)
+    if end is None:
+        raise make_error(c.VIR_ERR_SYSTEM_ERROR, f"Cannot parse socket address '{end_s}': "
+                         "Name or service not known", DOM)
+    _range_check(start, end, addr, eff_prefix)
+    rng = E("range", ("start", format_ip(start)), ("end", format_ip(end)))
+    add(rng, _lease(child))
+    return rng
+
+
+def _detail(detail: str) -> Exception:
+    return make_error(c.VIR_ERR_XML_DETAIL, detail, DOM)
+
+
+_SERVICE_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-+/*")
+_PROTOCOL_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-+/")
+
+
+def dns_host(net: str, src: Element, partial: bool = False) -> Element:
+    """virNetworkDNSHostDefParseXML (``partial`` for update-delete matching)."""
+    ip_s = src.get("ip")
+    if ip_s is None and not partial:
+        raise _detail(f"Missing IP address in network '{net}' DNS HOST record")
+    ip = parse_ip(ip_s) if ip_s is not None else None
+    if ip_s is not None and ip is None:
+        raise _detail(f"Invalid IP address in network '{net}' DNS HOST record")
+    names = []
+    for h in src.findall("hostname"):
+        if h.text is not None or len(h):
+            if not h.text:
+                raise _detail(f"Missing hostname in network '{net}' DNS HOST record")
+            names.append(h.text)
+    if not names and not partial:
+        raise _detail(f"Missing hostname in network '{net}' DNS HOST record")
+    if ip is None and not names:
+        raise _detail(f"Missing ip and hostname in network '{net}' DNS HOST record")
+    elem = E("host", ("ip", format_ip(ip) if ip is not None else None))
+    for name in names:
+        elem.append(E("hostname", text=name))
+    return elem
+
+
+def dns_srv(net: str, src: Element, partial: bool = False) -> Element:
+    """virNetworkDNSSrvDefParseXML."""
+    service, protocol = src.get("service"), src.get("protocol")
+    if service is None and not partial:
+        raise _detail(f"missing required service attribute in DNS SRV record of network '{net}'")
+    if service is not None:
+        if len(service) > 15:
+            raise _detail(f"service attribute '{service}' in network '{net}' is too long, limit is 15 bytes")
+        if set(service) - _SERVICE_CHARS:
+            raise _detail(f"invalid character in service attribute '{service}' in DNS SRV record of "
+                          f"network '{net}'")
+    if protocol is None and not partial:
+        raise _detail(f"missing required protocol attribute in DNS SRV record '{service}' of network '{net}'")
+    if protocol is not None and set(protocol) - _PROTOCOL_CHARS:
+        raise _detail(f"invalid character in protocol attribute '{protocol}' in DNS SRV record of "
+                      f"network '{net}'")
+    target = src.get("target")
+    nums: dict[str, int | None] = {}
+    for key, low, word in (("port", 1, "invalid"), ("priority", 0, "Invalid"), ("weight", 0, "invalid")):
+        raw = src.get(key)
+        if raw is None or raw == "":
+            nums[key] = None
+            continue
+        val = parse_int(raw)
+        if val is not None and val >= 0 and not target:
+            raise _detail(f"DNS SRV {key} attribute not permitted without target for service '{service}' "
+                          f"in network '{net}'")
+        if val is None or val < low or val > 65535:
+            raise _detail(f"{word} DNS SRV {key} attribute for service '{service}' in network '{net}'")
+        nums[key] = val
+    return E("srv", ("service", service), ("protocol", protocol), ("domain", src.get("domain")),
+             ("target", target), ("port", nums["port"] or None), ("priority", nums["priority"] or None),
+             ("weight", nums["weight"] or None))
+
+
+def dns_txt(net: str, src: Element, partial: bool = False) -> Element:
+    """virNetworkDNSTxtDefParseXML."""
+    name, value = src.get("name"), src.get("value")
+    if name is None:
+        raise _detail(f"missing required name attribute in DNS TXT record of network {net}")
+    if " " in name or "," in name:
+        raise _detail(f"prohibited character in DNS TXT record name '{name}' of network {net}")
+    if value is None and not partial:
+        raise _detail(f"missing required value attribute in DNS TXT record named '{name}' of network {net}")
+    return E("txt", ("name", name), ("value", value))
+
+
 def _dns(net: str, src: Element) -> Element | None:
     enable = tristate(src, "enable", DOM)
     fpn = tristate(src, "forwardPlainNames", DOM)
     out = E("dns", ("enable", enable), ("forwardPlainNames", fpn))
-    fwds, txts, srvs, hosts = [], [], [], []
+    fwds = []
     for fwd in src.findall("forwarder"):
         addr_s = fwd.get("addr")
         addr = parse_ip(addr_s) if addr_s is not None else None
@@ -273,59 +363,13 @@ def _dns(net: str, src: Element) -> Element | None:
         if addr_s is None and dom is None:
             raise _err("Invalid forwarder element, must contain at least one of addr or domain")
         fwds.append(E("forwarder", ("domain", dom), ("addr", format_ip(addr) if addr else None)))
-    for host in src.findall("host"):
-        ip_s = host.get("ip")
-        if ip_s is None:
-            raise make_error(c.VIR_ERR_XML_DETAIL, f"Missing IP address in network '{net}' DNS HOST record", DOM)
-        ip = parse_ip(ip_s)
-        if ip is None:
-            raise make_error(c.VIR_ERR_XML_DETAIL, f"Invalid IP address in network '{net}' DNS HOST record", DOM)
-        names = [h.text for h in host.findall("hostname") if h.text]
-        if not names:
-            raise make_error(c.VIR_ERR_XML_DETAIL, f"Missing hostname in network '{net}' DNS HOST record", DOM)
-        elem = E("host", ("ip", format_ip(ip)))
-        for name in names:
-            elem.append(E("hostname", text=name))
-        hosts.append(elem)
-    for srv in src.findall("srv"):
-        service, protocol = srv.get("service"), srv.get("protocol")
-        if not service:
-            raise _err(f"missing required service attribute in DNS SRV record of network '{net}'")
-        if len(service) > 15:
-            raise _err(f"service attribute '{service}' in network '{net}' is too long, limit is 15 bytes")
-        if not protocol:
-            raise _err(f"missing required protocol attribute in DNS SRV record '{service}' of network '{net}'")
-        nums: dict[str, int | None] = {}
-        for key in ("port", "priority", "weight"):
-            raw = srv.get(key)
-            if raw is None:
-                nums[key] = None
-                continue
-            if not srv.get("target"):
-                raise _err(f"DNS SRV {key} attribute not permitted without target for service '{service}' "
-                           f"in network '{net}'")
-            val = parse_int(raw)
-            if val is None or val < 0 or val > 65535:
-                raise _err(f"invalid DNS SRV {key} attribute for service '{service}' in network '{net}'")
-            nums[key] = val
-        srvs.append(E("srv", ("service", service), ("protocol", protocol), ("domain", srv.get("domain")),
-                      ("target", srv.get("target")), ("port", nums["port"] or None),
-                      ("priority", nums["priority"] or None), ("weight", nums["weight"] or None)))
-    for txt in src.findall("txt"):
-        tname, value = txt.get("name"), txt.get("value")
-        if not tname:
-            raise _err(f"missing required name attribute in DNS TXT record of network {net}")
-        if " " in tname:
-            raise _err(f"prohibited character in DNS TXT record name '{tname}' of network {net}")
-        if not value:
-            raise _err(f"missing required value attribute in DNS TXT record named '{tname}' of network {net}")
-        txts.append(E("txt", ("name", tname), ("value", value)))
+    hosts = [dns_host(net, h) for h in src.findall("host")]
+    srvs = [dns_srv(net, s) for s in src.findall("srv")]
+    txts = [dns_txt(net, t) for t in src.findall("txt")]
     if enable == "no" and (fwds or hosts or srvs or txts):
         raise _err(f"Extra data in disabled network '{net}'")
     for elem in fwds + txts + srvs + hosts:
         out.append(elem)
-    if not (enable or fpn or len(out)):
-        return None
     return out
 
 
@@ -647,8 +691,16 @@ class NetworkDef(XMLModel):
                     drop_attr(iface, "connections")
                     if fwd.find("pf") is not None:
                         fwd.remove(iface)
+        dns = out.find("dns")
+        if dns is not None and not len(dns) and not dns.attrib:
+            out.remove(dns)
         for ip in out.findall("ip"):
+            dhcp = ip.find("dhcp")
+            if dhcp is not None and not len(dhcp):
+                ip.remove(dhcp)
             keep_open(ip)
+        for pg in out.findall("portgroup"):
+            keep_open(pg)
         return format_doc(out)
 
     def __iter__(self) -> Iterator[Element]:
@@ -656,8 +708,9 @@ class NetworkDef(XMLModel):
 
     # ---- virNetworkUpdate
     def update(self, command: int, section: int, parent_index: int, xml: str) -> None:
-        """Apply a virNetworkUpdate change (not implemented yet: libvirt's 'not supported')."""
-        raise make_error(c.VIR_ERR_NO_SUPPORT, "can't update network definition", DOM)
+        """Apply a virNetworkUpdate change (virNetworkDefUpdateSection semantics and errors)."""
+        from .network_update import apply_update
+        apply_update(self, command, section, parent_index, xml)
 
 
 def _canonical(src: Element) -> Element:
