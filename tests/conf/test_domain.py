@@ -224,3 +224,16 @@ def test_inactive_hides_live_state() -> None:
     assert "vnet3" not in cold and "port='-1' autoport='yes'" in cold
     assert "<alias name='ua-disk'/>" in cold and "virtio-disk1" not in cold
     assert d.to_xml(id=1, migratable=True) == live
+
+
+def test_generator_hooks_make_output_deterministic(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pyvirt.conf.domain import hooks
+    monkeypatch.setattr(hooks, "generate_mac", lambda: "52:54:00:00:00:42")
+    monkeypatch.setattr(hooks, "generate_uuid", lambda: "00000000-0000-0000-0000-000000000042")
+    d = DomainDef.parse("<domain type='test'><name>x</name><memory>1024</memory><os><type>hvm</type></os>"
+                        "<devices><interface type='network'><source network='default'/></interface>"
+                        "</devices></domain>")
+    assert d.uuid == "00000000-0000-0000-0000-000000000042"
+    assert d.interfaces[0].mac == "52:54:00:00:00:42"
+    d.set_metadata(c.VIR_DOMAIN_METADATA_ELEMENT, "<x/>", "k", "http://k")
+    assert d.metadata("http://k") == "<x/>"

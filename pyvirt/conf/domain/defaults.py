@@ -14,6 +14,7 @@ import uuid as uuidlib
 from ... import constants as c
 from ...errors import make_error
 from ..xmlutil import Element
+from . import hooks
 from .controllers import add_implicit_controllers, assign_disk_address, order_controllers, order_disks
 from .props import drop_attr
 from .units import scale_to_kib
@@ -390,7 +391,7 @@ def _interfaces(devices: Element) -> None:
         keep = _NET_SOURCE_ATTRS.get(net.get("type", ""))
         src = net.find("source")
         if keep is not None and src is not None:
-            drop_attr(src, *(a for a in list(src.attrib) if str(a) not in keep))
+            drop_attr(src, *(str(a) for a in list(src.attrib) if str(a) not in keep))
         model = net.find("model")
         if model is not None and model.get("type"):
             low = model.get("type", "").lower()
@@ -406,7 +407,7 @@ def _interfaces(devices: Element) -> None:
             if mac is None:
                 mac = net.makeelement("mac", {})
                 net.insert(0, mac)
-            mac.set("address", generate_mac())
+            mac.set("address", hooks.generate_mac())
 
 
 def _hostdevs(devices: Element) -> None:
@@ -756,10 +757,8 @@ def _address(node: Element) -> None:
 
 
 def generate_mac() -> str:
-    """A random MAC in libvirt's default 52:54:00 prefix."""
-    import os
-    tail = os.urandom(3)
-    return "52:54:00:" + ":".join(f"{b:02x}" for b in tail)
+    """A MAC for an interface without one (see :mod:`.hooks`)."""
+    return hooks.generate_mac()
 
 
 def _drop_foreign(root: Element) -> None:
@@ -797,7 +796,7 @@ def post_parse(root: Element, default_arch: str = "i686", inactive: bool = True)
     uuid_el = root.find("uuid")
     if uuid_el is None:
         uuid_el = root.makeelement("uuid", {})
-        uuid_el.text = str(uuidlib.uuid4())
+        uuid_el.text = hooks.generate_uuid()
         name.addnext(uuid_el)
     else:
         uuid_el.text = check_uuid(uuid_el.text or "")

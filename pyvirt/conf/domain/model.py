@@ -232,9 +232,14 @@ class DomainDef:
                 yield wrap_device(e)
 
     # --- metadata --------------------------------------------------------
-    def metadata(self, type_: int = c.VIR_DOMAIN_METADATA_ELEMENT, uri: str | None = None) -> str:
-        """libvirt's virDomainGetMetadata: title, description or a namespaced element."""
+    def metadata(self, type_: int | str = c.VIR_DOMAIN_METADATA_ELEMENT, uri: str | None = None) -> str:
+        """libvirt's virDomainGetMetadata: title, description or a namespaced element.
+
+        ``d.metadata(uri)`` is short for ``d.metadata(VIR_DOMAIN_METADATA_ELEMENT, uri)``.
+        """
         from .metadata import get_metadata
+        if isinstance(type_, str):
+            return get_metadata(self, c.VIR_DOMAIN_METADATA_ELEMENT, type_)
         return get_metadata(self, type_, uri)
 
     def set_metadata(self, type_: int, value: str | None, key: str | None = None,
