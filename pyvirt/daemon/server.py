@@ -11,7 +11,7 @@ import pwd
 import signal
 import socket
 import struct
-from typing import Callable
+from typing import Awaitable, Callable
 
 from ..identity import Identity, caller
 from .client import Client, Header
@@ -148,7 +148,7 @@ class Server:
         self.close_listeners()
         self.executor.shutdown(wait=True, cancel_futures=True)
 
-    def _acceptor(self, svc: Service) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], object]:
+    def _acceptor(self, svc: Service) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]:
         async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             await self._accept(svc, reader, writer)
         return accept

@@ -182,7 +182,7 @@ def from_driver(ftype: Any, value: Any) -> Any:
     if ftype in ("remote_nonnull_domain_snapshot", "remote_nonnull_domain_checkpoint"):
         dom, name = value if isinstance(value, SnapshotRef) else (value[1], value[0])
         if codec.struct_class(ftype) is SnapshotRef:
-            return SnapshotRef(tuple(dom), name)
+            return SnapshotRef(DomainRef(*dom), name)
         return (name, tuple(dom))
     if _is_typed_params(ftype):
         return to_typed_params(value)

@@ -66,7 +66,8 @@ def _events(uri: str, expected: int) -> list[list[object]]:
     out = subprocess.run([sys.executable, "-c", EVENTS_SCRIPT, uri, str(expected)], capture_output=True,
                          text=True, timeout=60)
     assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout)  # type: ignore[no-any-return]
+    result: list[list[object]] = json.loads(out.stdout)
+    return result
 
 
 def test_lifecycle_events_fire_for_every_transition(pyvirtd: Daemon, tmp_path: Path) -> None:

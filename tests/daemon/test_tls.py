@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 from pyvirt.daemon.certs import main as certs_main
 
-from .conftest import start_pyvirtd, virsh
+from .conftest import Daemon, start_pyvirtd, virsh
 
 
 def _pki(tmp: Path) -> Path:
@@ -16,7 +17,7 @@ def _pki(tmp: Path) -> Path:
     return pki
 
 
-def _tls_daemon(tmp: Path, pki: Path, **settings: object):  # type: ignore[no-untyped-def]
+def _tls_daemon(tmp: Path, pki: Path, **settings: Any) -> Daemon:
     return start_pyvirtd(tmp / "d", listen=True, listen_tcp=False, listen_tls=True,
                          key_file=str(pki / "serverkey.pem"), cert_file=str(pki / "servercert.pem"),
                          ca_file=str(pki / "cacert.pem"), **settings)
