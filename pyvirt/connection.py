@@ -237,10 +237,10 @@ class Connection:
         return [cls(self, ref) for ref in self._driver.connect_list_all_domains(flags)]
 
     def list_domains_id(self) -> list[int]:
-        return list(self._driver.connect_list_domains())
+        return list(self._driver.connect_list_domains(self._driver.connect_num_of_domains()))
 
     def list_defined_domains(self) -> list[str]:
-        return list(self._driver.connect_list_defined_domains())
+        return list(self._driver.connect_list_defined_domains(self._driver.connect_num_of_defined_domains()))
 
     def num_of_domains(self) -> int:
         return self._driver.connect_num_of_domains()
@@ -296,10 +296,10 @@ class Connection:
         return [self._net(r) for r in self._driver.connect_list_all_networks(flags)]
 
     def list_networks(self) -> list[str]:
-        return list(self._driver.connect_list_networks())
+        return list(self._driver.connect_list_networks(self._driver.connect_num_of_networks()))
 
     def list_defined_networks(self) -> list[str]:
-        return list(self._driver.connect_list_defined_networks())
+        return list(self._driver.connect_list_defined_networks(self._driver.connect_num_of_defined_networks()))
 
     def num_of_networks(self) -> int:
         return self._driver.connect_num_of_networks()
@@ -342,10 +342,11 @@ class Connection:
         return [self._pool(r) for r in self._driver.connect_list_all_storage_pools(flags)]
 
     def list_storage_pools(self) -> list[str]:
-        return list(self._driver.connect_list_storage_pools())
+        return list(self._driver.connect_list_storage_pools(self._driver.connect_num_of_storage_pools()))
 
     def list_defined_storage_pools(self) -> list[str]:
-        return list(self._driver.connect_list_defined_storage_pools())
+        return list(self._driver.connect_list_defined_storage_pools(
+            self._driver.connect_num_of_defined_storage_pools()))
 
     def num_of_storage_pools(self) -> int:
         return self._driver.connect_num_of_storage_pools()
@@ -376,7 +377,7 @@ class Connection:
         return [self._nodedev(r) for r in self._driver.connect_list_all_node_devices(flags)]
 
     def list_devices(self, cap: str | None = None, flags: int = 0) -> list[str]:
-        return list(self._driver.node_list_devices(cap, flags))
+        return list(self._driver.node_list_devices(cap, self._driver.node_num_of_devices(cap, flags), flags))
 
     def num_of_devices(self, cap: str | None = None, flags: int = 0) -> int:
         return self._driver.node_num_of_devices(cap, flags)
@@ -398,10 +399,10 @@ class Connection:
         return [self._iface(r) for r in self._driver.connect_list_all_interfaces(flags)]
 
     def list_interfaces(self) -> list[str]:
-        return list(self._driver.connect_list_interfaces())
+        return list(self._driver.connect_list_interfaces(self._driver.connect_num_of_interfaces()))
 
     def list_defined_interfaces(self) -> list[str]:
-        return list(self._driver.connect_list_defined_interfaces())
+        return list(self._driver.connect_list_defined_interfaces(self._driver.connect_num_of_defined_interfaces()))
 
     def num_of_interfaces(self) -> int:
         return self._driver.connect_num_of_interfaces()

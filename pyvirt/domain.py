@@ -134,7 +134,9 @@ class Domain:
         return 0
 
     def security_label(self) -> list[Any]:
-        return list(self._drv.domain_get_security_label(self._ref))
+        """[label, enforcing] as libvirt-python returns it."""
+        label, enforcing = self._drv.domain_get_security_label(self._ref)
+        return [label, bool(enforcing)]
 
     def messages(self, flags: int = 0) -> list[str]:
         return list(self._drv.domain_get_messages(self._ref, flags))
@@ -169,13 +171,22 @@ class Domain:
         self._ref = self._ref._replace(id=-1)
         return 0
 
+    def _maybe_stopped(self) -> int:
+        # A driver may stop the domain at once (test) or later (a guest OS shutting down):
+        # the handle's id follows what the driver now says, as libvirt's handles do.
+        try:
+            self._ref = self._drv.domain_lookup_by_uuid(self._ref.uuid)
+        except Exception:
+            self._ref = self._ref._replace(id=-1)
+        return 0
+
     def shutdown(self) -> int:
         self._drv.domain_shutdown(self._ref)
-        return 0
+        return self._maybe_stopped()
 
     def shutdown_flags(self, flags: int = 0) -> int:
         self._drv.domain_shutdown_flags(self._ref, flags)
-        return 0
+        return self._maybe_stopped()
 
     def reboot(self, flags: int = 0) -> int:
         self._drv.domain_reboot(self._ref, flags)
@@ -208,15 +219,15 @@ class Domain:
 
     def save(self, to: str) -> int:
         self._drv.domain_save(self._ref, to)
-        return 0
+        return self._maybe_stopped()
 
     def save_flags(self, to: str, dxml: str | None = None, flags: int = 0) -> int:
         self._drv.domain_save_flags(self._ref, to, dxml, flags)
-        return 0
+        return self._maybe_stopped()
 
     def managed_save(self, flags: int = 0) -> int:
         self._drv.domain_managed_save(self._ref, flags)
-        return 0
+        return self._maybe_stopped()
 
     def has_managed_save_image(self, flags: int = 0) -> int:
         return self._drv.domain_has_managed_save_image(self._ref, flags)
@@ -477,7 +488,8 @@ class Domain:
         return self._drv.domain_snapshot_num(self._ref, flags)
 
     def snapshot_list_names(self, flags: int = 0) -> list[str]:
-        return list(self._drv.domain_snapshot_list_names(self._ref, flags))
+        return list(self._drv.domain_snapshot_list_names(
+            self._ref, self._drv.domain_snapshot_num(self._ref, flags), flags))
 
     def list_all_snapshots(self, flags: int = 0) -> list["DomainSnapshot"]:
         return [self._snap(r) for r in self._drv.domain_list_all_snapshots(self._ref, flags)]

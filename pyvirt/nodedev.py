@@ -50,7 +50,7 @@ class NodeDevice:
         return self._drv.node_device_num_of_caps(self._ref)
 
     def list_caps(self) -> list[str]:
-        return list(self._drv.node_device_list_caps(self._ref))
+        return list(self._drv.node_device_list_caps(self._ref, self._drv.node_device_num_of_caps(self._ref)))
 
     def destroy(self) -> int:
         self._drv.node_device_destroy(self._ref)

@@ -66,7 +66,8 @@ class DomainSnapshot:
         return self._drv.domain_snapshot_num_children(self._ref, flags)
 
     def list_children_names(self, flags: int = 0) -> list[str]:
-        return list(self._drv.domain_snapshot_list_children_names(self._ref, flags))
+        return list(self._drv.domain_snapshot_list_children_names(
+            self._ref, self._drv.domain_snapshot_num_children(self._ref, flags), flags))
 
     def list_all_children(self, flags: int = 0) -> list["DomainSnapshot"]:
         return [self._snap(r) for r in self._drv.domain_snapshot_list_all_children(self._ref, flags)]

@@ -111,7 +111,7 @@ class StoragePool:
         return self._drv.storage_pool_num_of_volumes(self._ref)
 
     def list_volumes(self) -> list[str]:
-        return list(self._drv.storage_pool_list_volumes(self._ref))
+        return list(self._drv.storage_pool_list_volumes(self._ref, self._drv.storage_pool_num_of_volumes(self._ref)))
 
     def list_all_volumes(self, flags: int = 0) -> list["StorageVolume"]:
         return [self._conn._vol(r) for r in self._drv.storage_pool_list_all_volumes(self._ref, flags)]
