@@ -13,6 +13,8 @@ from ... import constants as c
 from ...errors import make_error
 from ...uri import URI
 from .. import register_driver
+from ..base import DomainRef
+from .checkpoints import CheckpointsMixin
 from .domains import DomainsMixin
 from .domconfig import DomainConfigMixin
 from .host import HostMixin
@@ -28,11 +30,15 @@ from .storage import StorageMixin
 __all__ = ["TestDriver", "open_test"]
 
 
-class TestDriver(HostMixin, DomainsMixin, DomainConfigMixin, StatsMixin, SnapshotsMixin, NetworksMixin,
-                 InterfacesMixin, StorageMixin, NodeDevMixin):
+class TestDriver(HostMixin, DomainsMixin, DomainConfigMixin, StatsMixin, SnapshotsMixin, CheckpointsMixin,
+                 NetworksMixin, InterfacesMixin, StorageMixin, NodeDevMixin):
     """One connection to a test driver state."""
 
     type_name = "TEST"
+
+    def domain_get_ostype(self, dom: DomainRef) -> str:
+        """Alias: libvirt's field is domainGetOSType."""
+        return self.domain_get_os_type(dom)
 
 
 def _authenticate(drv: TestDriver, auth: Any) -> None:

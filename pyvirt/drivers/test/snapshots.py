@@ -180,6 +180,8 @@ class SnapshotsMixin(TestBase):
         events: list[Event] = []
         with self._lock:
             d = self._dom(dom)
+            if d.checkpoints:
+                raise err(c.VIR_ERR_OPERATION_UNSUPPORTED, "cannot create snapshot while checkpoint exists")
             if not d.persistent and flags & c.VIR_DOMAIN_SNAPSHOT_CREATE_HALT:
                 raise err(c.VIR_ERR_OPERATION_INVALID, "cannot halt after transient domain snapshot")
             sdef = SnapshotDef.parse(xml)

@@ -30,6 +30,18 @@ class SnapObj:
 
 
 @dataclass
+class CheckpointObj:
+    """One checkpoint of a domain (metadata only)."""
+
+    name: str
+    parent: str | None
+    creation_time: int
+    description: str | None
+    disks: list[str]
+    dom_xml: str
+
+
+@dataclass
 class DomObj:
     """A domain: definitions, run state and the test driver's private data."""
 
@@ -46,6 +58,8 @@ class DomObj:
     iothreads: dict[int, list[int]] = field(default_factory=dict)  # id -> poll params
     snapshots: dict[str, SnapObj] = field(default_factory=dict)
     current_snapshot: str | None = None
+    checkpoints: dict[str, "CheckpointObj"] = field(default_factory=dict)
+    current_checkpoint: str | None = None
     perf: dict[str, bool] = field(default_factory=dict)
     sched_weight: int = 50
     frozen: set[str] = field(default_factory=set)

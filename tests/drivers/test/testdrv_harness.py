@@ -216,6 +216,23 @@ OPS: dict[str, Op] = {
                     lambda d, n, s, f=0: d.domain_snapshot_delete(_py_snap(d, n, s), f)),
     "snap_xml_nodate": (lambda cn, n, s: _strip_ctime(_real_snap(cn, n, s).getXMLDesc(0)),
                         lambda d, n, s: _strip_ctime(d.domain_snapshot_get_xml_desc(_py_snap(d, n, s), 0))),
+    # checkpoints
+    "chk_create": (lambda cn, n, x, f=0: _real_dom(cn, n).checkpointCreateXML(x, f).getName(),
+                   lambda d, n, x, f=0: d.domain_checkpoint_create_xml(_py_dom(d, n), x, f).name),
+    "chk_all": (lambda cn, n, f=0: sorted(k.getName() for k in _real_dom(cn, n).listAllCheckpoints(f)),
+                lambda d, n, f=0: sorted(k.name for k in d.domain_list_all_checkpoints(_py_dom(d, n), f))),
+    "chk_parent": (lambda cn, n, k: _real_dom(cn, n).checkpointLookupByName(k, 0).getParent(0).getName(),
+                   lambda d, n, k: d.domain_checkpoint_get_parent(_py_snap(d, n, k), 0).name),
+    "chk_children": (lambda cn, n, k, f=0: sorted(x.getName() for x in
+                                                  _real_dom(cn, n).checkpointLookupByName(k, 0).listAllChildren(f)),
+                     lambda d, n, k, f=0: sorted(x.name for x in
+                                                 d.domain_checkpoint_list_all_children(_py_snap(d, n, k), f))),
+    "chk_xml": (lambda cn, n, k, f=0: _strip_ctime(_real_dom(cn, n).checkpointLookupByName(k, 0).getXMLDesc(f)),
+                lambda d, n, k, f=0: _strip_ctime(d.domain_checkpoint_get_xml_desc(_py_snap(d, n, k), f))),
+    "chk_delete": (lambda cn, n, k, f=0: _real_dom(cn, n).checkpointLookupByName(k, 0).delete(f),
+                   lambda d, n, k, f=0: d.domain_checkpoint_delete(_py_snap(d, n, k), f)),
+    "chk_lookup": (lambda cn, n, k: _real_dom(cn, n).checkpointLookupByName(k, 0).getName(),
+                   lambda d, n, k: d.domain_checkpoint_lookup_by_name(_py_dom(d, n), k, 0).name),
     # networks
     "net_list": (lambda cn, f=0: sorted(x.name() for x in cn.listAllNetworks(f)),
                  lambda d, f=0: sorted(r.name for r in d.connect_list_all_networks(f))),
