@@ -19,7 +19,7 @@ from pathlib import Path
 from .xmlutil import escape_attr, escape_text
 
 __all__ = ["Capabilities", "HostCPU", "NUMACell", "CellCPU", "SecModel", "Guest", "GuestDomain", "Machine",
-           "GuestFeature", "test_default_capabilities", "test_file_capabilities", "host_capabilities",
+           "GuestFeature", "test_default_capabilities", "test_file_capabilities", "test_capabilities", "host_capabilities",
            "host_iommu", "format_bitmap"]
 
 
@@ -342,6 +342,14 @@ test_default_capabilities.__test__ = False  # type: ignore[attr-defined]  # not 
 def test_file_capabilities() -> Capabilities:
     """What a ``test:///path/file.xml`` connection reports (no NUMA cells)."""
     return _test_caps([])
+
+
+def test_capabilities(cells: list[tuple[int, list[CellCPU]]]) -> Capabilities:
+    """The test driver's capabilities for custom NUMA *cells*: (memory KiB, cpus) per cell."""
+    return _test_caps(test_cells(cells))
+
+
+test_capabilities.__test__ = False  # type: ignore[attr-defined]
 
 
 test_file_capabilities.__test__ = False  # type: ignore[attr-defined]

@@ -216,6 +216,11 @@ class InterfaceDef(XMLModel):
         src = parse_doc(xml, "interface", "interface_definition", DOM)
         return cls(_iface(src, None))
 
+    @classmethod
+    def from_element(cls, elem: Element) -> "InterfaceDef":
+        """Validate and canonicalize an already parsed ``<interface>`` element."""
+        return cls(_iface(elem, None))
+
     def copy(self) -> "InterfaceDef":
         """A deep copy."""
         return InterfaceDef(copy.deepcopy(self.root))

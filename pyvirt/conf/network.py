@@ -537,6 +537,11 @@ class NetworkDef(XMLModel):
         src = parse_doc(xml, "network", "network_definition", DOM)
         return cls(_canonical(src))
 
+    @classmethod
+    def from_element(cls, elem: Element) -> "NetworkDef":
+        """Validate and canonicalize an already parsed ``<network>`` element (e.g. inline in a test:/// file)."""
+        return cls(_canonical(elem))
+
     def copy(self) -> "NetworkDef":
         """A deep copy."""
         return NetworkDef(copy.deepcopy(self.root))

@@ -471,9 +471,13 @@ class NodeDeviceDef(XMLModel):
     @classmethod
     def parse(cls, xml: str | bytes, create: bool = False) -> "NodeDeviceDef":
         """Parse *xml*; ``create`` is for virNodeDeviceCreateXML (name optional: 'new device')."""
-        src = parse_doc(xml, "device", "node_device_definition", DOM)
-        dev = cls(_canonical(src, create))
-        dev._parent_attrs = {k: v for k, v in ((k, xs(src, f"./parent[1]/@{k}"))
+        return cls.from_element(parse_doc(xml, "device", "node_device_definition", DOM), create)
+
+    @classmethod
+    def from_element(cls, elem: Element, create: bool = False) -> "NodeDeviceDef":
+        """Validate and canonicalize an already parsed ``<device>`` element."""
+        dev = cls(_canonical(elem, create))
+        dev._parent_attrs = {k: v for k, v in ((k, xs(elem, f"./parent[1]/@{k}"))
                                                for k in ("wwnn", "wwpn", "fabric_wwn")) if v}
         return dev
 

@@ -304,6 +304,11 @@ class StoragePoolDef(XMLModel):
         src = parse_doc(xml, "pool", "storage_pool_definition", DOM)
         return cls(_canonical(src))
 
+    @classmethod
+    def from_element(cls, elem: Element) -> "StoragePoolDef":
+        """Validate and canonicalize an already parsed ``<pool>`` element."""
+        return cls(_canonical(elem))
+
     def copy(self) -> "StoragePoolDef":
         """A deep copy."""
         return StoragePoolDef(copy.deepcopy(self.root))
@@ -408,10 +413,9 @@ class StoragePoolDef(XMLModel):
         return f.get("type") if f is not None else None
 
     @property
-    def source_adapter(self) -> dict[str, str]:
-        """``<source><adapter>`` attributes."""
-        a = self.root.find("source/adapter")
-        return attrs_of(a) if a is not None else {}
+    def source_adapter(self) -> Element | None:
+        """The canonical ``<source><adapter>`` element (scsi pools), if any."""
+        return self.root.find("source/adapter")
 
     def to_xml(self, inactive: bool = False) -> str:
         """The XML libvirt prints for the pool."""

@@ -122,6 +122,14 @@ class StorageVolDef(XMLModel):
         root, has_alloc = _canonical(src, ptype, no_capacity)
         return cls(root, ptype, has_alloc)
 
+    @classmethod
+    def from_element(cls, elem: Element, pool: StoragePoolDef | None = None,
+                     pool_type: str | None = None) -> "StorageVolDef":
+        """Validate and canonicalize an already parsed ``<volume>`` element."""
+        ptype = pool.type if pool is not None else (pool_type or "dir")
+        root, has_alloc = _canonical(elem, ptype, False)
+        return cls(root, ptype, has_alloc)
+
     def copy(self) -> "StorageVolDef":
         """A deep copy."""
         return StorageVolDef(copy.deepcopy(self.root), self.pool_type, self.has_allocation)
@@ -181,6 +189,8 @@ class StorageVolDef(XMLModel):
             node = E("path")
             target.insert(0, node)
         node.text = value
+
+    target_path = path
 
     def _num(self, tag: str) -> int:
         return int(self.root.findtext(tag) or "0")

@@ -67,3 +67,12 @@ def test_host_probe() -> None:
     assert "<iommu support=" in text and text.endswith("</capabilities>\n")
     if caps.numa:
         assert f"<cells num='{len(caps.numa)}'>" in text
+
+
+def test_custom_cells_match_default() -> None:
+    from pyvirt.conf.capabilities import test_capabilities
+    cells = [((i + 1) * 2048 * 1024, [CellCPU(n, n // 8, 0, n % 8, [n]) for n in range(i * 8, i * 8 + 8)])
+             for i in range(2)]
+    assert test_capabilities(cells).to_xml() == test_default_capabilities().to_xml()
+    one = test_capabilities([(1024, [CellCPU(0, 0, 0, 0, [0])])]).to_xml()
+    assert "<cells num='1'>" in one and "<pages unit='KiB' size='4'>256</pages>" in one

@@ -47,3 +47,9 @@ def test_properties() -> None:
         ("eth7", "ethernet", "aa:bb:cc:dd:ee:01", 9000, "hotplug")
     assert iface.protocols[0]["ips"] == [("10.0.0.5", 24)] and iface.protocols[0]["gateway"] == "10.0.0.1"
     assert iface.copy().to_xml() == iface.to_xml()
+
+
+def test_from_element() -> None:
+    from lxml import etree
+    text = (DATA / KIND / "bridge-ports-in.xml").read_text()
+    assert InterfaceDef.from_element(etree.fromstring(text.encode())).to_xml() == InterfaceDef.parse(text).to_xml()

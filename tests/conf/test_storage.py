@@ -94,3 +94,18 @@ def test_volume_properties() -> None:
     vol.allocation = 10
     assert "<allocation unit='bytes'>10</allocation>" in vol.to_xml()
     assert vol.copy().path == "/p/a.img"
+
+
+def test_from_element_matches_parse() -> None:
+    from lxml import etree
+    for name in ("pool-scsi-type-fc-host", "vol-qcow2"):
+        text = (DATA / KIND / f"{name}-in.xml").read_text()
+        elem = etree.fromstring(text.encode())
+        if name.startswith("pool"):
+            pool = StoragePoolDef.from_element(elem)
+            assert pool.to_xml() == StoragePoolDef.parse(text).to_xml()
+            assert pool.source_adapter is not None and pool.source_adapter.get("type") == "fc_host"
+        else:
+            vol = StorageVolDef.from_element(elem)
+            assert vol.to_xml() == StorageVolDef.parse(text).to_xml()
+            assert vol.target_path == vol.path == "/var/lib/libvirt/images/OtherDemo.img"
