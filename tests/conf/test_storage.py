@@ -20,7 +20,21 @@ DEFAULT_POOL = """<pool type='dir'>
 </pool>"""
 
 
-def _libvirt(xml: str) -> str:
+#: volumes of cases named "<prefix>-..." are created in this pool instead of default-pool
+OTHER_POOLS = {
+    "diskpool": "<pool type='disk'><name>diskpool</name><source><device path='/dev/sdz'/></source>"
+                "<target><path>/dev</path></target></pool>",
+    "lvpool": "<pool type='logical'><name>lvpool</name><source><device path='/dev/sdy'/><name>vgy</name>"
+              "</source></pool>",
+}
+
+
+def _pool_xml(case: str) -> str:
+    """The pool a volume case is created in (by the case name's prefix)."""
+    return OTHER_POOLS.get(case.split("-", 1)[0], DEFAULT_POOL)
+
+
+def _libvirt(xml: str, case: str = "") -> str:
     conn = oracle_conn()
     if xml.lstrip().startswith("<pool"):
         pool = conn.storagePoolDefineXML(xml)
@@ -28,38 +42,48 @@ def _libvirt(xml: str) -> str:
             return str(pool.XMLDesc(0))
         finally:
             pool.undefine()
-    vol = conn.storagePoolLookupByName("default-pool").createXML(xml)
+    pool_xml = _pool_xml(case)
+    if pool_xml == DEFAULT_POOL:
+        pool = conn.storagePoolLookupByName("default-pool")
+    else:
+        pool = conn.storagePoolCreateXML(pool_xml, 0)
     try:
-        return str(vol.XMLDesc(0))
+        vol = pool.createXML(xml)
+        try:
+            return str(vol.XMLDesc(0))
+        finally:
+            vol.delete()
     finally:
-        vol.delete()
+        if pool_xml != DEFAULT_POOL:
+            pool.destroy()
 
 
 def _libvirt_define(xml: str) -> None:
     _libvirt(xml)
 
 
-def _as_test_driver(xml: str) -> str:
+def _as_test_driver(xml: str, case: str = "") -> str:
     """Parse and format like the test driver: pools get 100 GiB, volumes live in /default-pool."""
     if xml.lstrip().startswith("<pool"):
         pool = StoragePoolDef.parse(xml)
         pool.capacity, pool.allocation, pool.available = GIB100, 0, GIB100
         return pool.to_xml()
-    vol = StorageVolDef.parse(xml, pool=StoragePoolDef.parse(DEFAULT_POOL))
-    vol.path = f"/default-pool/{vol.name}"
+    pool = StoragePoolDef.parse(_pool_xml(case))
+    vol = StorageVolDef.parse(xml, pool=pool)
+    vol.path = f"{pool.target_path}/{vol.name}"
     vol.key = vol.path
     return vol.to_xml()
 
 
 @pytest.mark.parametrize("name", cases(KIND))
 def test_golden(name: str) -> None:
-    expected = golden(KIND, name, "out", _libvirt)
+    expected = golden(KIND, name, "out", lambda xml: _libvirt(xml, name))
     src = (DATA / KIND / f"{name}-in.xml").read_text()
-    out = _as_test_driver(src)
+    out = _as_test_driver(src, name)
     if "<uuid>" not in src and "<pool" in src:
         out = out.replace(StoragePoolDef.parse(out).uuid, expected.split("<uuid>")[1].split("</uuid>")[0])
     assert out == expected
-    assert _as_test_driver(out) == out
+    assert _as_test_driver(out, name) == out
 
 
 @pytest.mark.parametrize("name", error_cases(KIND))
