@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from .. import constants as c
 from ..drivers import open_driver
-from ..drivers.base import api_name
+from ..drivers.base import NodeDeviceRef, api_name
 from ..errors import LibvirtError, make_error
 from ..uri import parse_uri
 from . import events, shapes, wire
@@ -135,6 +135,9 @@ def _method(driver: Any, name: str, argv: list[Any]) -> tuple[Callable[..., Any]
 def call_generic(driver: Any, spec: wire.ProcSpec, args: dict[str, Any]) -> Any:
     """Call ``driver.<snake name>(*args)`` and shape the result as the ret struct."""
     fields = wire.arg_fields(spec)
+    # node devices travel by name; the driver takes a NodeDeviceRef (except for the lookup itself)
+    dev_by_name = spec.name.startswith("NODE_DEVICE_") and "LOOKUP" not in spec.name and "CREATE" not in \
+        spec.name and "DEFINE" not in spec.name
     argv: list[Any] = []
     need_results: int | None = None
     limit: int | None = None
@@ -152,8 +155,11 @@ def call_generic(driver: Any, spec: wire.ProcSpec, args: dict[str, Any]) -> Any:
         if fname == "nparams" and wire.has_typed_params(spec, "ret"):
             nparams = value
             continue
+        if dev_by_name and fname == "name":
+            argv.append(NodeDeviceRef(value))
+            continue
         argv.append(wire.to_driver(ftype, value))
-    method, argv = _method(driver, spec.name.lower(), argv)
+    method, argv = _method(driver, shapes.METHOD_NAMES.get(spec.name, spec.name.lower()), argv)
     result = method(*argv)
     ret_fields = wire.ret_fields(spec)
     if not ret_fields:
@@ -169,6 +175,10 @@ def call_generic(driver: Any, spec: wire.ProcSpec, args: dict[str, Any]) -> Any:
     if len(ret_fields) == 1:
         fname, ftype = ret_fields[0]
         return {fname: wire.from_driver(ftype, result)}
+    if len(ret_fields) == 2 and ret_fields[1][0] in ("ret", "num", "nerrors") and isinstance(result, list):
+        # a list plus its length, the C API's "fill this array, return the count"
+        (fname, ftype), (cname, _ct) = ret_fields
+        return {fname: wire.from_driver(ftype, result), cname: len(result)}
     if isinstance(result, dict) and all(f in result for f, _ in ret_fields):
         return {f: wire.from_driver(t, result[f]) for f, t in ret_fields}
     values = list(result)

@@ -131,6 +131,25 @@ def _interface_addresses(drv: Any, a: dict[str, Any]) -> dict[str, Any]:
     return {"ifaces": out}
 
 
+def _block_info(drv: Any, a: dict[str, Any]) -> dict[str, Any]:
+    capacity, allocation, physical = drv.domain_get_block_info(_dom(a), a["path"], a["flags"])
+    return {"allocation": allocation, "capacity": capacity, "physical": physical}
+
+
+def _block_io_tune(drv: Any, a: dict[str, Any]) -> dict[str, Any]:
+    disk = a["disk"]
+    if disk is None and a["nparams"] == 0:
+        # virsh asks for the count with no disk; the count is the same for every disk
+        from xml.etree import ElementTree
+        xml = drv.domain_get_xml_desc(_dom(a), 0)
+        target = ElementTree.fromstring(xml).find("./devices/disk/target")
+        if target is None:
+            return {"params": [], "nparams": 0}
+        disk = target.get("dev")
+    params = wire.to_typed_params(drv.domain_get_block_io_tune(_dom(a), disk, a["flags"]))
+    return {"params": params[:a["nparams"]] if a["nparams"] else [], "nparams": len(params)}
+
+
 ADAPTERS: dict[str, Callable[[Any, dict[str, Any]], Any]] = {
     "DOMAIN_GET_VCPUS": _get_vcpus,
     "DOMAIN_GET_VCPU_PIN_INFO": _vcpu_pin_info,
@@ -144,4 +163,13 @@ ADAPTERS: dict[str, Callable[[Any, dict[str, Any]], Any]] = {
     "DOMAIN_MEMORY_STATS": _memory_stats,
     "DOMAIN_GET_CPU_STATS": _cpu_stats,
     "DOMAIN_INTERFACE_ADDRESSES": _interface_addresses,
+    "DOMAIN_GET_BLOCK_INFO": _block_info,
+    "DOMAIN_GET_BLOCK_IO_TUNE": _block_io_tune,
+}
+
+# Procedures whose driver method is not the snake_case of the procedure name
+# (libvirt's driver table spells these domainGetFSInfo, domainFSFreeze, ...).
+METHOD_NAMES: dict[str, str] = {
+    "DOMAIN_GET_FSINFO": "domain_get_fs_info", "DOMAIN_FSFREEZE": "domain_fs_freeze",
+    "DOMAIN_FSTHAW": "domain_fs_thaw", "DOMAIN_FSTRIM": "domain_fs_trim",
 }
