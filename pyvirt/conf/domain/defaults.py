@@ -785,6 +785,9 @@ def post_parse(root: Element, default_arch: str = "i686", inactive: bool = True)
             del root.attrib[key]
     _drop_foreign(root)
     if inactive:
+        for disk in root.iterfind("devices/disk"):
+            for node in disk.iter("source", "backingStore"):
+                drop_attr(node, "index")
         for alias in list(root.iterfind("devices/*/alias")):
             if not alias.get("name", "").startswith("ua-"):
                 alias.getparent().remove(alias)  # type: ignore[union-attr]
