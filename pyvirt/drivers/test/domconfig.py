@@ -9,7 +9,7 @@ from lxml import etree
 
 from ... import constants as c
 from ..base import DomainRef
-from .common import TestBase, err, flags_ok
+from .common import TestBase, conf_err, err, flags_ok
 from .state import DomObj
 from .xmldefs import DomainDef
 
@@ -252,7 +252,7 @@ class DomainConfigMixin(TestBase):
     def domain_set_scheduler_parameters(self, dom: DomainRef, params: dict[str, Any]) -> None:
         self.domain_set_scheduler_parameters_flags(dom, params, 0)
 
-    # -- tunables (kept per domain object) ---------------------------------------------
+    # -- tunables (kept with the definition they apply to) ---------------------------------------------
     def domain_set_blkio_parameters(self, dom: DomainRef, params: dict[str, Any], flags: int = 0) -> None:
         self.check_writable()
         flags_ok(flags, _LF, "testDomainSetBlkioParameters")
@@ -260,17 +260,17 @@ class DomainConfigMixin(TestBase):
                            "device_read_bytes_sec", "device_write_bytes_sec"))
         with self._lock:
             d = self._dom(dom)
-            self._one_def(d, flags)
-            d.blkio.update(params)
+            df, _ = self._one_def(d, flags)
+            _tun(df, "blkio").update(params)
 
     def domain_get_blkio_parameters(self, dom: DomainRef, flags: int = 0) -> dict[str, Any]:
         flags_ok(flags, _LF | c.VIR_TYPED_PARAM_STRING_OKAY, "testDomainGetBlkioParameters")
         with self._lock:
             d = self._dom(dom)
-            self._one_def(d, flags & _LF)
+            df, _ = self._one_def(d, flags & _LF)
             out = {"weight": 0, "device_weight": "", "device_read_iops_sec": "", "device_write_iops_sec": "",
                    "device_read_bytes_sec": "", "device_write_bytes_sec": ""}
-            out.update(d.blkio)
+            out.update(_tun(df, "blkio"))
             return out
 
     def domain_set_memory_parameters(self, dom: DomainRef, params: dict[str, Any], flags: int = 0) -> None:
@@ -279,21 +279,22 @@ class DomainConfigMixin(TestBase):
         _validate(params, ("hard_limit", "soft_limit", "swap_hard_limit"))
         with self._lock:
             d = self._dom(dom)
-            self._one_def(d, flags)
+            df, _ = self._one_def(d, flags)
             if "hard_limit" in params or "swap_hard_limit" in params:
-                hard = params.get("hard_limit", d.memparams.get("hard_limit", UNLIMITED))
-                swap = params.get("swap_hard_limit", d.memparams.get("swap_hard_limit", UNLIMITED))
+                hard = params.get("hard_limit", _tun(df, "memparams").get("hard_limit", UNLIMITED))
+                swap = params.get("swap_hard_limit", _tun(df, "memparams").get("swap_hard_limit", UNLIMITED))
                 if hard > swap:
                     raise err(c.VIR_ERR_INVALID_ARG,
                               "memory hard_limit tunable value must be lower than or equal to swap_hard_limit")
-            d.memparams.update({k: int(v) for k, v in params.items()})
+            _tun(df, "memparams").update({k: int(v) for k, v in params.items()})
 
     def domain_get_memory_parameters(self, dom: DomainRef, flags: int = 0) -> dict[str, Any]:
         flags_ok(flags, _LF | c.VIR_TYPED_PARAM_STRING_OKAY, "testDomainGetMemoryParameters")
         with self._lock:
             d = self._dom(dom)
-            self._one_def(d, flags & _LF)
-            return {k: d.memparams.get(k, UNLIMITED) for k in ("hard_limit", "soft_limit", "swap_hard_limit")}
+            df, _ = self._one_def(d, flags & _LF)
+            mem = _tun(df, "memparams")
+            return {k: mem.get(k, UNLIMITED) for k in ("hard_limit", "soft_limit", "swap_hard_limit")}
 
     def domain_set_numa_parameters(self, dom: DomainRef, params: dict[str, Any], flags: int = 0) -> None:
         self.check_writable()
@@ -301,29 +302,31 @@ class DomainConfigMixin(TestBase):
         _validate(params, ("numa_mode", "numa_nodeset"))
         with self._lock:
             d = self._dom(dom)
-            _, live = self._one_def(d, flags)
+            df, live = self._one_def(d, flags)
             mode = params.get("numa_mode")
             if mode is not None and not 0 <= mode < 4:
                 raise err(c.VIR_ERR_INVALID_ARG, f"unsupported numatune mode: '{mode}'")
-            if live and mode is not None and "numa_mode" in d.numa and d.numa["numa_mode"] != mode:
+            numa = _tun(df, "numa")
+            if live and mode is not None and "numa_mode" in numa and numa["numa_mode"] != mode:
                 raise err(c.VIR_ERR_OPERATION_INVALID, "can't change numatune mode for running domain")
-            d.numa.update(params)
+            _tun(df, "numa").update(params)
 
     def domain_get_numa_parameters(self, dom: DomainRef, flags: int = 0) -> dict[str, Any]:
         flags_ok(flags, _LF | c.VIR_TYPED_PARAM_STRING_OKAY, "testDomainGetNumaParameters")
         with self._lock:
             d = self._dom(dom)
-            self._one_def(d, flags & _LF)
-            return {"numa_mode": d.numa.get("numa_mode", 0), "numa_nodeset": d.numa.get("numa_nodeset", "")}
+            df, _ = self._one_def(d, flags & _LF)
+            numa = _tun(df, "numa")
+            return {"numa_mode": numa.get("numa_mode", 0), "numa_nodeset": numa.get("numa_nodeset", "")}
 
     _BW = ("inbound.average", "inbound.peak", "inbound.burst", "inbound.floor", "outbound.average",
            "outbound.peak", "outbound.burst")
 
-    def _find_net(self, df: DomainDef, device: str) -> None:
-        for iface in df.interfaces:
+    def _find_net(self, df: DomainDef, device: str) -> str:
+        for i, iface in enumerate(df.interfaces):
             if device in (iface.target_dev, iface.mac):
-                return
-        raise err(c.VIR_ERR_INVALID_ARG, f"'{device}' is not a known interface")
+                return str(i)
+        raise conf_err(c.VIR_ERR_INVALID_ARG, f"'{device}' is not a known interface")
 
     def domain_set_interface_parameters(self, dom: DomainRef, device: str, params: dict[str, Any],
                                         flags: int = 0) -> None:
@@ -333,16 +336,16 @@ class DomainConfigMixin(TestBase):
         with self._lock:
             d = self._dom(dom)
             df, _ = self._one_def(d, flags)
-            self._find_net(df, device)
-            d.ifparams.setdefault(device, {}).update({k: int(v) for k, v in params.items()})
+            key = self._find_net(df, device)
+            _tun(df, "ifparams").setdefault(key, {}).update({k: int(v) for k, v in params.items()})
 
     def domain_get_interface_parameters(self, dom: DomainRef, device: str, flags: int = 0) -> dict[str, Any]:
         flags_ok(flags, _LF | c.VIR_TYPED_PARAM_STRING_OKAY, "testDomainGetInterfaceParameters")
         with self._lock:
             d = self._dom(dom)
             df, _ = self._one_def(d, flags & _LF)
-            self._find_net(df, device)
-            cur = d.ifparams.get(device, {})
+            key = self._find_net(df, device)
+            cur = _tun(df, "ifparams").get(key, {})
             return {k: cur.get(k, 0) for k in self._BW}
 
     _IOTUNE = ("total_bytes_sec", "read_bytes_sec", "write_bytes_sec", "total_iops_sec", "read_iops_sec",
@@ -364,12 +367,24 @@ class DomainConfigMixin(TestBase):
         with self._lock:
             d = self._dom(dom)
             df, _ = self._one_def(d, flags)
-            self._find_disk(df, disk)
+            if not any(disk in (x.target_dev, x.source_path) for x in df.disks):
+                raise err(c.VIR_ERR_INVALID_ARG, f"missing persistent configuration for disk '{disk}'")
+            info = dict(_tun(df, "iotune").get(disk, {}))
             for k, v in params.items():
                 if k != "group_name" and int(v) > 1000000000000000:
-                    raise err(c.VIR_ERR_INVALID_ARG,
+                    raise err(c.VIR_ERR_ARGUMENT_UNSUPPORTED,
                               "block I/O throttle limit value must be no more than 1000000000000000")
-            d.iotune.setdefault(disk, {}).update(params)
+                info[k] = v
+            for kind in ("bytes_sec", "iops_sec", "bytes_sec_max", "iops_sec_max"):
+                if info.get(f"total_{kind}") and (info.get(f"read_{kind}") or info.get(f"write_{kind}")):
+                    raise err(c.VIR_ERR_INVALID_ARG,
+                              f"total and read/write of {kind} cannot be set at the same time")
+            for rw in ("total", "read", "write"):
+                for kind in ("bytes_sec", "iops_sec"):
+                    if info.get(f"{rw}_{kind}", 0) > info.get(f"{rw}_{kind}_max", 0):
+                        raise err(c.VIR_ERR_INVALID_ARG,
+                                  f"{rw}_{kind} cannot be set higher than {rw}_{kind}_max ")
+            _tun(df, "iotune")[disk] = info
 
     def domain_get_block_io_tune(self, dom: DomainRef, disk: str | None, flags: int = 0) -> dict[str, Any]:
         flags_ok(flags, _LF | c.VIR_TYPED_PARAM_STRING_OKAY, "testDomainGetBlockIoTune")
@@ -379,7 +394,7 @@ class DomainConfigMixin(TestBase):
             if disk is None:
                 raise err(c.VIR_ERR_INVALID_ARG, "disk path must be given")
             self._find_disk(df, disk)
-            cur = d.iotune.get(disk, {})
+            cur = _tun(df, "iotune").get(disk, {})
             return {k: cur.get(k, "" if k == "group_name" else 0) for k in self._IOTUNE}
 
     def domain_set_lifecycle_action(self, dom: DomainRef, type: int, action: int, flags: int = 0) -> None:
@@ -408,16 +423,16 @@ class DomainConfigMixin(TestBase):
         _validate(params, PERF_EVENTS)
         with self._lock:
             d = self._dom(dom)
-            self._one_def(d, flags)
+            df, _ = self._one_def(d, flags)
             for k, v in params.items():
-                d.perf[k] = bool(v)
+                _tun(df, "perf")[k] = bool(v)
 
     def domain_get_perf_events(self, dom: DomainRef, flags: int = 0) -> dict[str, Any]:
         flags_ok(flags, _LF | c.VIR_TYPED_PARAM_STRING_OKAY, "testDomainGetPerfEvents")
         with self._lock:
             d = self._dom(dom)
-            self._one_def(d, flags & _LF)
-            return {k: d.perf.get(k, False) for k in PERF_EVENTS}
+            df, _ = self._one_def(d, flags & _LF)
+            return {k: _tun(df, "perf").get(k, False) for k in PERF_EVENTS}
 
     # -- misc guest calls ---------------------------------------------------------------
     def domain_get_security_label(self, dom: DomainRef) -> tuple[str, int]:
@@ -553,3 +568,9 @@ class DomainConfigMixin(TestBase):
         import base64
         png = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
         return "image/png", png
+
+
+def _tun(df: DomainDef, group: str) -> dict[str, Any]:
+    """Tunables libvirt keeps in the domain definition but the XML models do not (yet) carry."""
+    store: dict[str, dict[str, Any]] = df.__dict__.setdefault("_pv_tunables", {})
+    return store.setdefault(group, {})

@@ -71,6 +71,7 @@ class DomObj:
     iotune: dict[str, dict[str, Any]] = field(default_factory=dict)
     emulator_pin: list[bool] | None = None
     vcpu_pins: dict[int, list[bool]] = field(default_factory=dict)
+    iothread_pins: dict[int, list[bool]] = field(default_factory=dict)
     ref_cache: DomainRef | None = None
 
     @property

@@ -66,7 +66,7 @@ class StatsMixin(TestBase):
             d = self._dom(dom)
             self._check_active(d)
             if not any(device in (i.target_dev, i.mac) for i in d.def_.interfaces):
-                raise err(c.VIR_ERR_INVALID_ARG, f"'{device}' is not a known interface")
+                raise conf_err(c.VIR_ERR_INVALID_ARG, f"'{device}' is not a known interface")
         b = _now_us()
         return (b // 10, b // 100, b // 1000000, b // 2000000, b // 20, b // 110, b // 3000000, b // 4000000)
 
@@ -116,7 +116,7 @@ class StatsMixin(TestBase):
             df, _ = self._one_def(d, flags)
             # libvirt sizes the default map by the vCPU count; python widens it to the 8-CPU node map
             cmap = [j < df.vcpus for j in range(8)]
-            return [(i, list(cmap)) for i in df.iothread_ids]
+            return [(i, list((d.iothread_pins.get(i, cmap) + [False] * 8)[:8])) for i in df.iothread_ids]
 
     def _iothread_defs(self, dom: DomainRef, flags: int) -> tuple[DomObj, list[Any]]:
         d = self._dom(dom)
@@ -163,6 +163,7 @@ class StatsMixin(TestBase):
                 raise err(c.VIR_ERR_INVALID_ARG, f"iothreadid {iothread_id} not found")
             if not any(cpumap):
                 raise err(c.VIR_ERR_INVALID_ARG, "Empty iothread cpumap list for pinning")
+            d.iothread_pins[iothread_id] = [bool(b) for b in cpumap]
 
     def domain_set_iothread_params(self, dom: DomainRef, iothread_id: int, params: dict[str, Any],
                                    flags: int = 0) -> None:

@@ -60,7 +60,10 @@ class XmlBase:
         self.root = root
 
     def copy(self) -> Any:
-        return type(self)(copy.deepcopy(self.root))
+        new = type(self)(copy.deepcopy(self.root))
+        if "_pv_tunables" in self.__dict__:
+            new.__dict__["_pv_tunables"] = copy.deepcopy(self.__dict__["_pv_tunables"])
+        return new
 
     @property
     def name(self) -> str:

@@ -432,7 +432,10 @@ else:
             return cls(base.xml)
 
         def copy(self) -> Any:
-            return type(self)(copy.deepcopy(self.xml))
+            new = type(self)(copy.deepcopy(self.xml))
+            if "_pv_tunables" in self.__dict__:
+                new.__dict__["_pv_tunables"] = copy.deepcopy(self.__dict__["_pv_tunables"])
+            return new
 
         @property
         def disks(self) -> list[DeviceView]:  # type: ignore[override]
