@@ -288,6 +288,43 @@ def parse_acl(rule: str) -> tuple[Any, ...]:
     return (obj, perm, flag, param, pval)
 
 
+# Typed-parameter fields whose header comment does not name their type.
+EXTRA_PARAM_TYPES = {
+    "poll_max_ns": "ULLONG", "poll_grow": "UINT", "poll_shrink": "UINT", "listen_address": "STRING",
+    "migrate_disks": "STRING", "compression": "STRING", "file": "STRING", "dxml": "STRING",
+    "bandwidth": "ULLONG", "errmsg": "STRING",
+}
+_PARAM_WORDS = {"unsigned long long": "ULLONG", "unsigned int": "UINT", "long long": "LLONG",
+                "ullong": "ULLONG", "llong": "LLONG", "uint": "UINT", "int": "INT",
+                "boolean": "BOOLEAN", "string": "STRING", "double": "DOUBLE"}
+
+
+def param_types(src: str) -> dict[str, int]:
+    """Typed-parameter field name -> VIR_TYPED_PARAM_* from the comments of libvirt's headers."""
+    import glob
+    text = ""
+    for path in sorted(glob.glob(os.path.join(src, "include", "libvirt", "*.h"))):
+        with open(path, encoding="utf-8") as fh:
+            text += fh.read()
+    found: dict[str, str] = {}
+    for m in re.finditer(r'/\*\*(.*?)\*/\s*#\s*define\s+VIR_(\w+)\s+"([^"]*)"', text, re.S):
+        comment, macro, name = m.groups()
+        if macro.startswith("PERF_PARAM_"):
+            found[name] = "BOOLEAN"
+            continue
+        t = re.search(r"VIR_TYPED_PARAM_(INT|UINT|LLONG|ULLONG|DOUBLE|BOOLEAN|STRING)\b", comment)
+        if t:
+            found[name] = t.group(1)
+            continue
+        w = re.search(r"\bas (?:an? )?(unsigned long long|unsigned int|long long|ullong|llong|uint|int|"
+                      r"boolean|string|double)\b", comment.lower())
+        if w:
+            found[name] = _PARAM_WORDS[w.group(1)]
+    for name, t in EXTRA_PARAM_TYPES.items():
+        found.setdefault(name, t)
+    return {name: EXTERNAL_CONSTS["VIR_TYPED_PARAM_" + t] for name, t in sorted(found.items())}
+
+
 def generate(src: str) -> str:
     consts: dict[str, int] = dict(EXTERNAL_CONSTS)
     types: dict[str, Any] = {}
@@ -351,6 +388,9 @@ def generate(src: str) -> str:
     for name in sorted(types):
         out.append(f"    {name!r}: {types[name]!r},")
     out.append("}")
+    out.append("")
+    out.append("# Typed-parameter field -> VIR_TYPED_PARAM_* (from libvirt's header comments).")
+    out.append("PARAM_TYPES: dict[str, int] = " + pprint.pformat(param_types(src), width=100, compact=True))
     out.append("")
     out.append("PROCEDURES: tuple[tuple[Any, ...], ...] = (")
     for row in procs:

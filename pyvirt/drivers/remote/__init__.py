@@ -1,0 +1,25 @@
+"""The remote driver: libvirt's RPC protocol to a daemon (libvirtd or pyvirtd).
+
+Serves URIs with a transport or a host (``test+unix:///default``,
+``qemu+tls://host/system``, ``qemu+ssh://user@host/system``) and local URIs no
+local driver takes (``qemu:///system`` -> the daemon's UNIX socket). Every
+driver method is derived from the procedure table in :mod:`pyvirt.rpc`
+(see :mod:`.generic`); :mod:`.special` shapes the few calls whose libvirt API
+differs from the wire; :mod:`.events` registers and delivers events.
+"""
+
+from __future__ import annotations
+
+from ...uri import URI
+from .. import register_driver
+from .driver import RemoteDriver, driver_uri_for
+
+__all__ = ["RemoteDriver", "open_remote", "driver_uri_for"]
+
+
+def open_remote(uri: URI, read_only: bool, auth: object = None) -> RemoteDriver | None:
+    """The opener registered for "remote": connect, authenticate and CONNECT_OPEN."""
+    return RemoteDriver(uri, read_only)
+
+
+register_driver("remote", open_remote)
