@@ -94,6 +94,11 @@ def _idx(ctrl: Element) -> int:
     return -1 if val is None else int(val)
 
 
+def _has_master(ctrl: Element) -> bool:
+    return ctrl.find("master") is not None or (
+        ctrl.get("type") == "usb" and ctrl.get("model") in ("ich9-uhci1", "ich9-uhci2", "ich9-uhci3"))
+
+
 def _insert(ordered: list[Element], ctrl: Element) -> None:
     """virDomainControllerInsertPreAlloced's placement rule."""
     insert_at = -1
@@ -107,6 +112,8 @@ def _insert(ordered: list[Element], ctrl: Element) -> None:
             break
         if _idx(cur) > new_idx:
             insert_at = pos
+        elif not _has_master(ctrl) and _has_master(cur) and _idx(cur) == new_idx:
+            insert_at = pos   # a master goes before its companions
         elif insert_at == -1:
             insert_at = pos + 1
     if insert_at == -1:
