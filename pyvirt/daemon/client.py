@@ -10,50 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import struct
 import threading
 from typing import TYPE_CHECKING, Any
 
 from ..identity import Identity
+from ..rpc import (CALL, CALL_WITH_FDS, KEEPALIVE_PING, KEEPALIVE_PONG, KEEPALIVE_PROGRAM, MESSAGE, OK,
+                   Header, ProtocolError, pack_packet, parse_header, parse_length)
 from .listeners import Service
 
 if TYPE_CHECKING:
     from .server import Server
 
-__all__ = ["Client", "Header", "HEADER", "pack_frame", "MESSAGE_MAX"]
+__all__ = ["Client"]
 
 log = logging.getLogger("pyvirt.daemon")
-
-HEADER = struct.Struct(">IIiiIi")  # prog, vers, proc, type, serial, status
-MESSAGE_MAX = 33554432  # VIR_NET_MESSAGE_MAX: largest len - 4
-
-# virNetMessageType / virNetMessageStatus
-CALL, REPLY, MESSAGE, STREAM, CALL_WITH_FDS, REPLY_WITH_FDS, STREAM_HOLE = range(7)
-OK, ERROR, CONTINUE = range(3)
-
-KEEPALIVE_PROGRAM = 0x6B656570
-KEEPALIVE_PING = 1
-KEEPALIVE_PONG = 2
-
-
-class Header:
-    """A decoded packet header."""
-
-    __slots__ = ("prog", "vers", "proc", "type", "serial", "status")
-
-    def __init__(self, prog: int, vers: int, proc: int, type: int, serial: int, status: int) -> None:
-        self.prog, self.vers, self.proc = prog, vers, proc
-        self.type, self.serial, self.status = type, serial, status
-
-    def __repr__(self) -> str:
-        return (f"Header(prog={self.prog:#x}, vers={self.vers}, proc={self.proc}, type={self.type}, "
-                f"serial={self.serial}, status={self.status})")
-
-
-def pack_frame(prog: int, vers: int, proc: int, type_: int, serial: int, status: int,
-               payload: bytes = b"") -> bytes:
-    """A whole packet: length word, header, payload."""
-    return struct.pack(">I", 28 + len(payload)) + HEADER.pack(prog, vers, proc, type_, serial, status) + payload
 
 
 class Client:
@@ -126,19 +96,18 @@ class Client:
             head = await self.reader.readexactly(4)
         except asyncio.IncompleteReadError:
             return None
-        (length,) = struct.unpack(">I", head)
-        if length < 4 + HEADER.size or length - 4 > MESSAGE_MAX:
-            log.info("client %d: bad packet length %d, closing", self.id, length)
+        try:
+            size = parse_length(head)
+        except ProtocolError as exc:
+            log.info("client %d: %s, closing", self.id, exc)
             return None
-        body = await self.reader.readexactly(length - 4)
-        hdr = Header(*HEADER.unpack_from(body))
-        return hdr, body[HEADER.size:]
+        return parse_header(await self.reader.readexactly(size))
 
     def _handle(self, hdr: Header, payload: bytes) -> bool:
         """Route one frame. Returns True when a worker owns the request slot."""
         if hdr.prog == KEEPALIVE_PROGRAM:
             if hdr.type == MESSAGE and hdr.proc == KEEPALIVE_PING:
-                self.send(pack_frame(KEEPALIVE_PROGRAM, 1, KEEPALIVE_PONG, MESSAGE, 0, OK))
+                self.send(pack_packet(KEEPALIVE_PROGRAM, 1, KEEPALIVE_PONG, MESSAGE, 0, OK))
             return False  # a PONG (or anything else) just proves the peer is alive
         if hdr.type not in (CALL, CALL_WITH_FDS):
             return False  # stray replies, messages, stream data: dropped like libvirtd does
@@ -172,7 +141,7 @@ class Client:
                 await self.close()
                 return
             self._ka_unanswered += 1
-            self.send(pack_frame(KEEPALIVE_PROGRAM, 1, KEEPALIVE_PING, MESSAGE, 0, OK))
+            self.send(pack_packet(KEEPALIVE_PROGRAM, 1, KEEPALIVE_PING, MESSAGE, 0, OK))
 
     # --- teardown -----------------------------------------------------------------
     async def close(self) -> None:

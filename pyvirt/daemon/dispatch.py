@@ -18,7 +18,8 @@ from ..drivers.base import NodeDeviceRef, api_name
 from ..errors import LibvirtError, make_error
 from ..uri import parse_uri
 from . import events, shapes, wire
-from .client import (CALL, CALL_WITH_FDS, OK, Client, Header)
+from ..rpc import CALL, CALL_WITH_FDS, OK, Header
+from .client import Client
 from .config import AUTH_NONE, AUTH_POLKIT
 
 __all__ = ["dispatch_call"]
@@ -87,11 +88,11 @@ def _serve(client: Client, spec: wire.ProcSpec, args: dict[str, Any]) -> Any:
     if spec.name in ("CONNECT_DOMAIN_EVENT_REGISTER", "CONNECT_DOMAIN_EVENT_DEREGISTER"):
         return events.old_style(client, driver, spec)
     if client.read_only:
-        if wire.is_write(spec):
-            raise read_only_error(spec)
         if spec.name == "DOMAIN_GET_XML_DESC" and args["flags"] & c.VIR_DOMAIN_XML_SECURE:
             raise make_error(c.VIR_ERR_OPERATION_DENIED, None, c.VIR_FROM_DOMAIN,
                              message="operation forbidden: virDomainGetXMLDesc with secure flag")
+        if wire.is_write(spec, args):
+            raise read_only_error(spec)
     adapter = shapes.ADAPTERS.get(spec.name)
     if adapter is not None:
         return adapter(driver, args)

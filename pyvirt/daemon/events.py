@@ -51,9 +51,9 @@ def _message_proc(family: str, event_id: int, callback_style: bool) -> str | Non
     candidates = ([f"{base}CALLBACK_{name}", f"{base}{name}"] if callback_style else [f"{base}{name}"])
     for cand in candidates:
         spec = wire.PROC_BY_NAME.get(cand)
-        if spec is None or spec.kind != "message" or spec.args is None:
+        if spec is None or spec.kind != "message" or spec.args_type is None:
             continue
-        has_cb = any(f == "callbackID" for f, _t in wire._struct_fields(spec.args))
+        has_cb = any(f == "callbackID" for f, _t in wire._struct_fields(spec.args_type))
         if has_cb == callback_style:
             return cand
     return None
@@ -73,8 +73,8 @@ def _fill(type_name: str, values: list[Any], callback_id: int | None) -> dict[st
 
 def _deliver(client: Client, proc_name: str, callback_id: int | None) -> Callable[..., None]:
     spec = wire.PROC_BY_NAME[proc_name]
-    assert spec.args is not None
-    args_type = spec.args
+    assert spec.args_type is not None
+    args_type = spec.args_type
 
     def callback(ref: Any, *args: Any) -> None:
         if client.closed:

@@ -14,7 +14,8 @@ import struct
 from typing import Awaitable, Callable
 
 from ..identity import Identity, caller
-from .client import Client, Header
+from ..rpc import Header
+from .client import Client
 from .config import DaemonConfig
 from .listeners import Service, dn_allowed, peer_dn, tcp_services, unix_services
 

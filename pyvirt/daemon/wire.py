@@ -8,7 +8,6 @@ clients), handle <-> driver Ref conversion and typed parameters.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,59 +15,42 @@ from .. import constants as c
 from ..drivers.base import (DomainRef, InterfaceRef, NetworkRef, NodeDeviceRef, SnapshotRef,
                             StoragePoolRef, StorageVolRef)
 from ..errors import LibvirtError
+from ..rpc import (MESSAGE, OK, REMOTE_PROGRAM, Header, Procedure, error_packet, pack_packet, params_from_wire,
+                   params_to_wire, procedure as _rpc_procedure, procedure_by_name, procedures, reply_packet)
 from ..rpc import _table as T
 from . import codec
-from .client import ERROR, MESSAGE, OK, REPLY, Header, pack_frame
 
 __all__ = ["ProcSpec", "procedure", "is_remote_program", "decode_args", "reply_ok", "reply_error",
            "message_frame", "arg_fields", "ret_fields", "to_driver", "from_driver", "is_write",
-           "to_typed_params", "from_typed_params", "REMOTE_PROGRAM"]
+           "to_typed_params", "from_typed_params", "REMOTE_PROGRAM", "PROC_BY_NAME"]
 
-REMOTE_PROGRAM, REMOTE_VERSION = T.PROGRAMS["REMOTE"]
+REMOTE_VERSION = 1
+ProcSpec = Procedure
 
+PROC_BY_NAME: dict[str, Procedure] = {p.name: p for p in procedures("REMOTE")}
 
-@dataclass(frozen=True)
-class ProcSpec:
-    """One procedure of the REMOTE program."""
-
-    number: int
-    name: str
-    args: str | None
-    ret: str | None
-    kind: str
-    acls: tuple[tuple[Any, ...], ...]
-
-
-_PROCS: dict[int, ProcSpec] = {}
-for _row in T.PROCEDURES:
-    if _row[0] == "REMOTE":
-        _PROCS[_row[1]] = ProcSpec(_row[1], _row[2], _row[3], _row[4], _row[5], _row[7])
-PROC_BY_NAME = {p.name: p for p in _PROCS.values()}
-
-# Read-ish ACL permissions; anything else means the call changes something.
-_READ_PERMS = frozenset({"getattr", "read", "search_domains", "search_networks", "search_storage_pools",
-                         "search_storage_vols", "search_node_devices", "search_interfaces",
-                         "search_secrets", "search_nwfilters", "search_nwfilter_bindings",
-                         "search_network_ports", "read_secure", "none"})
-# Where libvirt's public API check (virCheckReadOnlyGoto) differs from the ACL's verdict.
+# Where libvirt's public API (virCheckReadOnlyGoto) and the @acl-derived rule of
+# pyvirt.rpc disagree: these refuse read-only callers although their ACL is a read,
+# or the other way round.
 _WRITE_ANYWAY = frozenset({"DOMAIN_SET_SCHEDULER_PARAMETERS", "SECRET_GET_VALUE", "NODE_GET_SEV_INFO",
                            "NODE_DEVICE_GET_AUTOSTART"})
 _READ_ANYWAY = frozenset({"DOMAIN_MIGRATE_GET_COMPRESSION_CACHE", "DOMAIN_MIGRATE_GET_MAX_DOWNTIME",
                           "DOMAIN_GET_GUEST_INFO", "CONNECT_SET_IDENTITY"})
 
 
-def is_write(spec: ProcSpec) -> bool:
-    """True when a read-only connection must refuse *spec* (libvirt's virCheckReadOnlyGoto)."""
+def is_write(spec: Procedure, args: dict[str, Any] | None = None) -> bool:
+    """True when a read-only connection must refuse *spec* called with *args*."""
     if spec.name in _WRITE_ANYWAY:
         return True
     if spec.name in _READ_ANYWAY:
         return False
-    return any(acl[1] not in _READ_PERMS and acl[2] is None for acl in spec.acls)
+    raw = tuple(args[f] for f, _t in arg_fields(spec)) if args is not None and spec.args_type else None
+    return spec.is_write(raw)
 
 
-def procedure(number: int) -> ProcSpec | None:
-    """The spec of REMOTE procedure *number*, or None when it is not a call."""
-    spec = _PROCS.get(number)
+def procedure(number: int) -> Procedure | None:
+    """REMOTE procedure *number* when it is a call the client may make, else None."""
+    spec = _rpc_procedure(REMOTE_PROGRAM, number)
     return spec if spec is not None and spec.kind == "call" else None
 
 
@@ -84,50 +66,40 @@ def _struct_fields(type_name: str | None) -> list[tuple[str, Any]]:
     return list(body)
 
 
-def arg_fields(spec: ProcSpec) -> list[tuple[str, Any]]:
-    return _struct_fields(spec.args)
+def arg_fields(spec: Procedure) -> list[tuple[str, Any]]:
+    return _struct_fields(spec.args_type)
 
 
-def ret_fields(spec: ProcSpec) -> list[tuple[str, Any]]:
-    return _struct_fields(spec.ret)
+def ret_fields(spec: Procedure) -> list[tuple[str, Any]]:
+    return _struct_fields(spec.ret_type)
 
 
-def has_typed_params(spec: ProcSpec, which: str) -> bool:
+def has_typed_params(spec: Procedure, which: str) -> bool:
     fields = ret_fields(spec) if which == "ret" else arg_fields(spec)
     return any(_is_typed_params(t) for _f, t in fields)
 
 
-def decode_args(spec: ProcSpec, payload: bytes) -> dict[str, Any]:
-    if spec.args is None:
+def decode_args(spec: Procedure, payload: bytes) -> dict[str, Any]:
+    if spec.args_type is None:
         return {}
-    return codec.decode(spec.args, payload)
+    return codec.decode(spec.args_type, payload)
 
 
-def reply_ok(hdr: Header, spec: ProcSpec, ret: Any) -> bytes:
-    body = codec.encode(spec.ret, ret) if spec.ret is not None else b""
-    return pack_frame(hdr.prog, hdr.vers, hdr.proc, REPLY, hdr.serial, OK, body)
-
-
-def error_struct(err: LibvirtError) -> dict[str, Any]:
-    """remote_error for *err*, filled like libvirtd fills it."""
-    return {"code": err.code if err.code is not None else c.VIR_ERR_INTERNAL_ERROR,
-            "domain": err.domain if err.domain is not None else c.VIR_FROM_NONE,
-            "message": err.message, "level": err.level or c.VIR_ERR_ERROR, "dom": None,
-            "str1": err.str1 if err.str1 is not None else err.message, "str2": err.str2, "str3": err.str3,
-            "int1": err.int1, "int2": err.int2, "net": None}
+def reply_ok(hdr: Header, spec: Procedure, ret: Any) -> bytes:
+    body = codec.encode(spec.ret_type, ret) if spec.ret_type is not None else b""
+    return reply_packet(hdr, body)
 
 
 def reply_error(hdr: Header, err: LibvirtError) -> bytes:
-    return pack_frame(hdr.prog, hdr.vers, hdr.proc, REPLY, hdr.serial, ERROR,
-                      codec.encode("remote_error", error_struct(err)))
+    return error_packet(hdr, err)
 
 
 def message_frame(proc_name: str, body: dict[str, Any]) -> bytes:
     """An asynchronous MESSAGE packet (events); libvirtd uses serial 1."""
     spec = PROC_BY_NAME[proc_name]
-    assert spec.args is not None
-    return pack_frame(REMOTE_PROGRAM, REMOTE_VERSION, spec.number, MESSAGE, 1, OK,
-                      codec.encode(spec.args, body))
+    assert spec.args_type is not None
+    return pack_packet(REMOTE_PROGRAM, REMOTE_VERSION, spec.number, MESSAGE, 1, OK,
+                       codec.encode(spec.args_type, body))
 
 
 # --- handles ----------------------------------------------------------------------------
@@ -228,51 +200,14 @@ for _n in ("weight", "inbound.average", "inbound.peak", "inbound.burst", "inboun
 for _n in ("numa_mode",):
     _PARAM_TYPES[_n] = c.VIR_TYPED_PARAM_INT
 
-_UNION_ARM = {1: "i", 2: "ui", 3: "l", 4: "ul", 5: "d", 6: "b", 7: "s"}
-
-
-def _param_type(name: str, value: Any) -> int:
-    if isinstance(value, bool):
-        return c.VIR_TYPED_PARAM_BOOLEAN
-    if isinstance(value, str):
-        return c.VIR_TYPED_PARAM_STRING
-    if isinstance(value, float):
-        return c.VIR_TYPED_PARAM_DOUBLE
-    known = _PARAM_TYPES.get(name) or _PARAM_TYPES.get(name.rsplit(".", 1)[-1])
-    if known is not None:
-        return known
-    if value < 0:
-        return c.VIR_TYPED_PARAM_INT if value >= -2**31 else c.VIR_TYPED_PARAM_LLONG
-    return c.VIR_TYPED_PARAM_UINT if value < 2**32 else c.VIR_TYPED_PARAM_ULLONG
-
-
 def to_typed_params(params: Any) -> list[tuple[str, Any]]:
     """Driver parameters (a dict, or (name, type, value) triples) -> remote_typed_param list."""
-    items: list[tuple[str, int, Any]] = []
     if isinstance(params, dict):
-        items = [(k, _param_type(k, v), v) for k, v in params.items()]
-    else:
-        for p in params:
-            if len(p) == 3:
-                items.append((p[0], p[1], p[2]))
-            else:
-                items.append((p[0], _param_type(p[0], p[1]), p[1]))
-    out = []
-    for name, ptype, value in items:
-        if ptype == c.VIR_TYPED_PARAM_BOOLEAN:
-            value = int(bool(value))
-        elif ptype == c.VIR_TYPED_PARAM_DOUBLE:
-            value = float(value)
-            if math.isnan(value):
-                value = 0.0
-        out.append((name, codec.union_value(ptype, _UNION_ARM[ptype], value)))
-    return out
+        types = {k: _PARAM_TYPES.get(k) or _PARAM_TYPES.get(k.rsplit(".", 1)[-1]) for k in params}
+        return params_to_wire(params, {k: t for k, t in types.items() if t is not None})
+    return params_to_wire(list(params))
 
 
 def from_typed_params(params: list[Any]) -> dict[str, Any]:
     """remote_typed_param list -> {name: value} (booleans as bool)."""
-    out: dict[str, Any] = {}
-    for field, val in params:
-        ptype, value = codec.union_parts(val)
-        out[field] = bool(value) if ptype == c.VIR_TYPED_PARAM_BOOLEAN else value
-    return out
+    return params_from_wire(params)

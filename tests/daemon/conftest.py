@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from pyvirt.daemon.client import HEADER, pack_frame
+from pyvirt.rpc import pack_packet as pack_frame, parse_header
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "daemon"
@@ -248,7 +248,8 @@ class RawClient:
             raise EOFError("connection closed")
         (length,) = struct.unpack(">I", head)
         body = self._exact(length - 4)
-        return HEADER.unpack_from(body), body[HEADER.size:]
+        hdr, payload = parse_header(body)
+        return tuple(hdr), payload
 
     def eof(self) -> bool:
         """True when the daemon closed the connection (reads nothing more)."""

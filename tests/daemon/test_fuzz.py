@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pyvirt.daemon.client import pack_frame
+from pyvirt.rpc import pack_packet as pack_frame
 
 from .conftest import REMOTE, Daemon, RawClient, start_pyvirtd, virsh
 

@@ -12,7 +12,7 @@ import pytest
 
 from pyvirt import constants as c
 from pyvirt.daemon import codec
-from pyvirt.daemon.client import pack_frame
+from pyvirt.rpc import pack_packet as pack_frame
 from pyvirt.daemon.config import DaemonConfig
 from pyvirt.daemon.server import Server
 from pyvirt.drivers import register_driver
