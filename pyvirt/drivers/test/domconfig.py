@@ -8,9 +8,11 @@ from typing import Any
 from lxml import etree
 
 from ... import constants as c
+from ...errors import make_error
 from ..base import DomainRef
 from .common import TestBase, conf_err, err, flags_ok
 from .state import DomObj
+from .tunexml import sync_tunables
 from .xmldefs import DomainDef
 
 __all__ = ["DomainConfigMixin"]
@@ -121,10 +123,10 @@ class DomainConfigMixin(TestBase):
     def domain_set_vcpus(self, dom: DomainRef, nvcpus: int) -> None:
         self.domain_set_vcpus_flags(dom, nvcpus, c.VIR_DOMAIN_AFFECT_LIVE)
 
-    def _cpumap(self, d: DomObj, vcpu: int) -> list[bool]:
+    def _cpumap(self, df: DomainDef, vcpu: int) -> list[bool]:
         # libvirt-python sizes CPU maps by virNodeGetCPUMap, which the test driver answers with 8
         n = CPUMAP_CPUS
-        pin = d.vcpu_pins.get(vcpu)
+        pin = _tun(df, "vcpupin").get(vcpu)
         if pin is None:
             return [True] * n
         return (pin + [False] * n)[:n]
@@ -140,8 +142,8 @@ class DomainConfigMixin(TestBase):
             base = time.time_ns() // 1000
             info, maps = [], []
             for i in range(n):
-                cmap = self._cpumap(d, i)
-                pin = d.vcpu_pins.get(i)
+                cmap = self._cpumap(d.def_, i)
+                pin = _tun(d.def_, "vcpupin").get(i)
                 if pin is None:
                     last = _host_cpus(self) - 1
                 else:
@@ -159,7 +161,8 @@ class DomainConfigMixin(TestBase):
                 raise err(c.VIR_ERR_OPERATION_INVALID, "cannot pin vcpus on an inactive domain")
             if vcpu >= d.def_.vcpus:
                 raise err(c.VIR_ERR_INVALID_ARG, f"requested vcpu '{vcpu}' is not present in the domain")
-            d.vcpu_pins[vcpu] = [bool(b) for b in cpumap]
+            _tun(d.def_, "vcpupin")[vcpu] = [bool(b) for b in cpumap]
+            _sync(d.def_)
 
     def domain_pin_vcpu(self, dom: DomainRef, vcpu: int, cpumap: Any) -> None:
         self.domain_pin_vcpu_flags(dom, vcpu, cpumap, 0)
@@ -168,29 +171,31 @@ class DomainConfigMixin(TestBase):
         flags_ok(flags, _LF, "virDomainGetVcpuPinInfo")
         with self._lock:
             d = self._dom(dom)
-            self._one_def(d, flags)
+            df, _ = self._one_def(d, flags)
             # libvirt-python asks for as many maps as virDomainGetInfo reports vCPUs
-            return [tuple(self._cpumap(d, i)) for i in range(d.def_.vcpus)]
+            return [tuple(self._cpumap(df, i)) for i in range(d.def_.vcpus)]
 
     def domain_pin_emulator(self, dom: DomainRef, cpumap: Any, flags: int = 0) -> None:
         self.check_writable()
         flags_ok(flags, _LF, "testDomainPinEmulator")
         with self._lock:
             d = self._dom(dom)
-            self._one_def(d, flags)
+            df, _ = self._one_def(d, flags)
             if not any(cpumap):
                 raise err(c.VIR_ERR_INVALID_ARG, "Empty cpu list for pinning")
-            d.emulator_pin = [bool(b) for b in cpumap]
+            _tun(df, "emulatorpin")["map"] = [bool(b) for b in cpumap]
+            _sync(df)
 
     def domain_get_emulator_pin_info(self, dom: DomainRef, flags: int = 0) -> tuple[bool, ...]:
         flags_ok(flags, _LF, "testDomainGetEmulatorPinInfo")
         with self._lock:
             d = self._dom(dom)
-            self._one_def(d, flags)
+            df, _ = self._one_def(d, flags)
             n = CPUMAP_CPUS
-            if d.emulator_pin is None:
+            pin = _tun(df, "emulatorpin").get("map")
+            if pin is None:
                 return tuple([True] * n)
-            return tuple((d.emulator_pin + [False] * n)[:n])
+            return tuple((pin + [False] * n)[:n])
 
     # -- metadata, title, description -------------------------------------------
     def domain_get_metadata(self, dom: DomainRef, type: int, uri: str | None, flags: int = 0) -> str:
@@ -262,6 +267,7 @@ class DomainConfigMixin(TestBase):
             d = self._dom(dom)
             df, _ = self._one_def(d, flags)
             _tun(df, "blkio").update(params)
+            _sync(df)
 
     def domain_get_blkio_parameters(self, dom: DomainRef, flags: int = 0) -> dict[str, Any]:
         flags_ok(flags, _LF | c.VIR_TYPED_PARAM_STRING_OKAY, "testDomainGetBlkioParameters")
@@ -287,6 +293,7 @@ class DomainConfigMixin(TestBase):
                     raise err(c.VIR_ERR_INVALID_ARG,
                               "memory hard_limit tunable value must be lower than or equal to swap_hard_limit")
             _tun(df, "memparams").update({k: int(v) for k, v in params.items()})
+            _sync(df)
 
     def domain_get_memory_parameters(self, dom: DomainRef, flags: int = 0) -> dict[str, Any]:
         flags_ok(flags, _LF | c.VIR_TYPED_PARAM_STRING_OKAY, "testDomainGetMemoryParameters")
@@ -310,6 +317,7 @@ class DomainConfigMixin(TestBase):
             if live and mode is not None and "numa_mode" in numa and numa["numa_mode"] != mode:
                 raise err(c.VIR_ERR_OPERATION_INVALID, "can't change numatune mode for running domain")
             _tun(df, "numa").update(params)
+            _sync(df)
 
     def domain_get_numa_parameters(self, dom: DomainRef, flags: int = 0) -> dict[str, Any]:
         flags_ok(flags, _LF | c.VIR_TYPED_PARAM_STRING_OKAY, "testDomainGetNumaParameters")
@@ -338,6 +346,7 @@ class DomainConfigMixin(TestBase):
             df, _ = self._one_def(d, flags)
             key = self._find_net(df, device)
             _tun(df, "ifparams").setdefault(key, {}).update({k: int(v) for k, v in params.items()})
+            _sync(df)
 
     def domain_get_interface_parameters(self, dom: DomainRef, device: str, flags: int = 0) -> dict[str, Any]:
         flags_ok(flags, _LF | c.VIR_TYPED_PARAM_STRING_OKAY, "testDomainGetInterfaceParameters")
@@ -385,6 +394,7 @@ class DomainConfigMixin(TestBase):
                         raise err(c.VIR_ERR_INVALID_ARG,
                                   f"{rw}_{kind} cannot be set higher than {rw}_{kind}_max ")
             _tun(df, "iotune")[disk] = info
+            _sync(df)
 
     def domain_get_block_io_tune(self, dom: DomainRef, disk: str | None, flags: int = 0) -> dict[str, Any]:
         flags_ok(flags, _LF | c.VIR_TYPED_PARAM_STRING_OKAY, "testDomainGetBlockIoTune")
@@ -403,12 +413,10 @@ class DomainConfigMixin(TestBase):
         names = ("destroy", "restart", "rename-restart", "preserve", "coredump-destroy", "coredump-restart")
         if type > 2 or action >= len(names):
             raise err(c.VIR_ERR_INVALID_ARG, "invalid lifecycle type or action")
-        if type == c.VIR_DOMAIN_LIFECYCLE_CRASH and False:
-            pass
         if type != c.VIR_DOMAIN_LIFECYCLE_CRASH and action in (4, 5):
             lname = ("poweroff", "reboot", "crash")[type]
-            raise err(c.VIR_ERR_CONFIG_UNSUPPORTED, f"Lifecycle event '{lname}' doesn't support "
-                      f"'{names[action]}' action")
+            raise conf_err(c.VIR_ERR_CONFIG_UNSUPPORTED, f"Lifecycle event '{lname}' doesn't support "
+                           f"'{names[action]}' action")
         with self._lock:
             d = self._dom(dom)
             for df in self._defs(d, flags):
@@ -426,6 +434,7 @@ class DomainConfigMixin(TestBase):
             df, _ = self._one_def(d, flags)
             for k, v in params.items():
                 _tun(df, "perf")[k] = bool(v)
+            _sync(df)
 
     def domain_get_perf_events(self, dom: DomainRef, flags: int = 0) -> dict[str, Any]:
         flags_ok(flags, _LF | c.VIR_TYPED_PARAM_STRING_OKAY, "testDomainGetPerfEvents")
@@ -528,6 +537,10 @@ class DomainConfigMixin(TestBase):
             return {disk.target_dev or "": (i % 2) + 1 for i, disk in enumerate(d.def_.disks)}
 
     def domain_memory_peek(self, dom: DomainRef, start: int, size: int, flags: int) -> bytes:
+        if flags & c.VIR_MEMORY_VIRTUAL and flags & c.VIR_MEMORY_PHYSICAL:
+            # libvirt's public API refuses this before the driver sees it
+            raise make_error(c.VIR_ERR_INVALID_ARG, None, c.VIR_FROM_DOMAIN,
+                             message="Flags 'VIR_MEMORY_VIRTUAL' and 'VIR_MEMORY_PHYSICAL' are mutually exclusive")
         flags_ok(flags, c.VIR_MEMORY_VIRTUAL | c.VIR_MEMORY_PHYSICAL, "testDomainMemoryPeek")
         if flags not in (c.VIR_MEMORY_VIRTUAL, c.VIR_MEMORY_PHYSICAL):
             raise err(c.VIR_ERR_INVALID_ARG, "flags parameter must be VIR_MEMORY_VIRTUAL or VIR_MEMORY_PHYSICAL")
@@ -571,6 +584,10 @@ class DomainConfigMixin(TestBase):
 
 
 def _tun(df: DomainDef, group: str) -> dict[str, Any]:
-    """Tunables libvirt keeps in the domain definition but the XML models do not (yet) carry."""
+    """Tunables libvirt keeps in the domain definition; also written to its XML on change."""
     store: dict[str, dict[str, Any]] = df.__dict__.setdefault("_pv_tunables", {})
     return store.setdefault(group, {})
+
+
+def _sync(df: DomainDef) -> None:
+    sync_tunables(df.root, df.__dict__.get("_pv_tunables", {}))

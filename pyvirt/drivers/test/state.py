@@ -69,8 +69,6 @@ class DomObj:
     numa: dict[str, Any] = field(default_factory=dict)
     ifparams: dict[str, dict[str, int]] = field(default_factory=dict)
     iotune: dict[str, dict[str, Any]] = field(default_factory=dict)
-    emulator_pin: list[bool] | None = None
-    vcpu_pins: dict[int, list[bool]] = field(default_factory=dict)
     iothread_pins: dict[int, list[bool]] = field(default_factory=dict)
     ref_cache: DomainRef | None = None
 
