@@ -11,7 +11,6 @@ from ... import constants as c
 from ...errors import make_error
 from ..base import DomainRef
 from .common import TestBase, conf_err, err, flags_ok
-from .state import DomObj
 from .tunexml import sync_tunables
 from .xmldefs import DomainDef
 
@@ -583,9 +582,9 @@ class DomainConfigMixin(TestBase):
         return "image/png", png
 
 
-def _tun(df: DomainDef, group: str) -> dict[str, Any]:
+def _tun(df: DomainDef, group: str) -> dict[Any, Any]:
     """Tunables libvirt keeps in the domain definition; also written to its XML on change."""
-    store: dict[str, dict[str, Any]] = df.__dict__.setdefault("_pv_tunables", {})
+    store: dict[str, dict[Any, Any]] = df.__dict__.setdefault("_pv_tunables", {})
     return store.setdefault(group, {})
 
 

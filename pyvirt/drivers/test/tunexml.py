@@ -34,7 +34,7 @@ def cpuset(cpumap: list[bool]) -> str:
     cpus = [i for i, on in enumerate(cpumap) if on]
     parts: list[str] = []
     start = prev = None
-    for cpu in cpus + [None]:  # type: ignore[list-item]
+    for cpu in [*cpus, None]:
         if cpu is not None and prev is not None and cpu == prev + 1:
             prev = cpu
             continue
