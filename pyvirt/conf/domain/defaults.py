@@ -223,6 +223,8 @@ def post_parse(root: Element, default_arch: str = "i686", inactive: bool = True)
             del root.attrib[key]
     _drop_foreign(root)
     if inactive:
+        for tgt in root.iterfind("devices/disk/target"):
+            drop_attr(tgt, "tray")
         for disk in root.iterfind("devices/disk"):
             for node in disk.iter("source", "backingStore"):
                 drop_attr(node, "index")

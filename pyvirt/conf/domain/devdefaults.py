@@ -262,6 +262,9 @@ def _address(node: Element) -> None:
         else:
             for attr, width in keys:
                 node.set(attr, _hex(node.get(attr), width))
+    elif atype == "virtio-serial":
+        for attr in ("controller", "bus", "port"):
+            node.set(attr, str(int(node.get(attr) or "0")))
     elif atype == "drive":
         for attr in ("controller", "bus", "target", "unit"):
             node.set(attr, str(int(node.get(attr) or "0")))
