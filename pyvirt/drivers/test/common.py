@@ -70,6 +70,7 @@ class TestBase(Driver):
                              message="Flags 'VIR_DOMAIN_AFFECT_LIVE' and 'VIR_DOMAIN_AFFECT_CONFIG' are "
                                      "mutually exclusive")
         flags = self._impact(d, flags)
+        d.info_cache = None
         live = bool(flags & live_f)
         if d.active() and flags & conf_f:
             return d.persistent_def(), False
@@ -89,6 +90,7 @@ class TestBase(Driver):
     def _defs(self, d: DomObj, flags: int) -> tuple[DomainDef | None, DomainDef | None]:
         """libvirt's virDomainObjGetDefs: (live def or None, persistent def or None)."""
         flags = self._impact(d, flags)
+        d.info_cache = None
         live = d.def_ if flags & c.VIR_DOMAIN_AFFECT_LIVE else None
         conf = None
         if flags & c.VIR_DOMAIN_AFFECT_CONFIG:

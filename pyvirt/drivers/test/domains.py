@@ -286,7 +286,11 @@ class DomainsMixin(TestBase):
             if d is None:
                 d = self._dom(dom)
             df = d.def_
-            return (d.state, df.memory, df.current_memory, df.vcpus, time.time_ns())
+            cache = d.info_cache
+            if cache is None or cache[0] is not df:
+                cache = d.info_cache = (df, (df.memory, df.current_memory, df.vcpus))
+            mem, cur, vcpus = cache[1]
+            return (d.state, mem, cur, vcpus, time.time_ns())
 
     def domain_get_state(self, dom: DomainRef, flags: int = 0) -> tuple[int, int]:
         flags_ok(flags, 0, "testDomainGetState")
