@@ -264,7 +264,11 @@ def build_default() -> TestState:
     """A fresh state for test:///default (two NUMA cells, the built-in objects)."""
     st = TestState()
     st.cells = default_cells()
-    st.caps_xml = capabilities_xml(st.cells)
+    try:
+        from ...conf.capabilities import test_default_capabilities
+        st.caps_xml = test_default_capabilities().to_xml()
+    except ImportError:
+        st.caps_xml = capabilities_xml(st.cells)
     _populate(st, parse_xml(DEFAULT_NODE_XML, "node", "(test driver)"), None)
     return st
 
