@@ -29,7 +29,7 @@ from .command import QemuCommand
 from .monitor import Monitor
 
 __all__ = ["QemuVM", "Paths", "LifecycleHandler", "status_to_state", "process_exited",
-           "read_status"]
+           "read_status", "atomic_write"]
 
 #: Lifecycle callback: (VIR_DOMAIN_EVENT_* event, detail).
 LifecycleHandler = Callable[[int, int], None]
@@ -93,7 +93,7 @@ def status_to_state(status: str, running: bool) -> tuple[int, int]:
     return c.VIR_DOMAIN_PAUSED, reasons.get(status, c.VIR_DOMAIN_PAUSED_UNKNOWN)
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def atomic_write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "w") as fh:
@@ -132,6 +132,8 @@ class QemuVM:
         self._stopping: int | None = None  # VIR_DOMAIN_EVENT_STOPPED_* detail when we stop it
         self._lock = threading.RLock()
         self._exited = threading.Event()
+        self._done = threading.Event()
+        self._fd_lock = threading.Lock()
         self._watcher: threading.Thread | None = None
         self._log_offset = 0
         self._starting = True
@@ -218,23 +220,35 @@ class QemuVM:
         if self.alive():
             self._signal(signal.SIGKILL)
         self._reap(5.0)
+        self._exited.set()
+        self._close_pidfd()
         self._cleanup_files()
+        self._done.set()
 
     # --- watching -------------------------------------------------------
+    # Once the watcher thread runs, it alone blocks on (and finally closes) the
+    # pidfd; everyone else waits for ``_done``, set when the exit is fully handled.
     def alive(self) -> bool:
         """Whether QEMU is still running."""
         if self._exited.is_set():
             return False
-        if self.pidfd >= 0:
-            ready, _, _ = select.select([self.pidfd], [], [], 0)
-            if ready:
-                return False
+        if self._watcher is not None:
+            return not process_exited(self.pid)
+        with self._fd_lock:
+            if self.pidfd >= 0:
+                ready, _, _ = select.select([self.pidfd], [], [], 0)
+                if ready:
+                    return False
         return not process_exited(self.pid) if self.pid else False
 
     def wait(self, timeout: float | None) -> bool:
-        """Wait for QEMU to exit; True if it did."""
-        if self.pidfd >= 0:
-            select.select([self.pidfd], [], [], timeout)
+        """Wait for QEMU to exit (and for its exit to be handled); True if it did."""
+        if self._watcher is not None:
+            return self._done.wait(timeout)
+        with self._fd_lock:
+            fd = self.pidfd
+        if fd >= 0:
+            select.select([fd], [], [], timeout)
         return not self.alive()
 
     def _start_watcher(self) -> None:
@@ -242,8 +256,11 @@ class QemuVM:
         self._watcher.start()
 
     def _watch(self) -> None:
-        while not self.wait(None):
-            time.sleep(0.01)  # not reached: a readable pidfd means the process has exited
+        fd = self.pidfd
+        while fd >= 0:
+            ready, _, _ = select.select([fd], [], [], 1.0)
+            if ready or process_exited(self.pid):
+                break
         self._on_exit()
 
     def _on_exit(self) -> None:
@@ -263,9 +280,13 @@ class QemuVM:
             if self.monitor is not None:
                 mon, self.monitor = self.monitor, None
                 threading.Thread(target=mon.close, daemon=True).start()
-            self._reap(0)
+            self._reap(0.5)
+            self._close_pidfd()
             self._cleanup_files()
-        self._emit(c.VIR_DOMAIN_EVENT_STOPPED, detail)
+        try:
+            self._emit(c.VIR_DOMAIN_EVENT_STOPPED, detail)
+        finally:
+            self._done.set()
 
     def _reap(self, timeout: float) -> None:
         if self.proc is not None:
@@ -273,9 +294,12 @@ class QemuVM:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
                 pass
-        if self.pidfd >= 0 and not self.alive() and self._exited.is_set():
-            os.close(self.pidfd)
-            self.pidfd = -1
+
+    def _close_pidfd(self) -> None:
+        with self._fd_lock:
+            if self.pidfd >= 0:
+                os.close(self.pidfd)
+                self.pidfd = -1
 
     def _cleanup_files(self) -> None:
         _unlink(self.paths.monitor)
@@ -361,16 +385,20 @@ class QemuVM:
         if self.alive():
             raise make_error(c.VIR_ERR_SYSTEM_ERROR, f"Failed to terminate process {self.pid} with SIGKILL",
                              c.VIR_FROM_QEMU)
-        self._on_exit()
+        if self._watcher is None:
+            self._on_exit()
+        else:
+            self._done.wait()
 
     def _signal(self, sig: int) -> None:
-        try:
-            if self.pidfd >= 0:
-                signal.pidfd_send_signal(self.pidfd, sig)
-            else:
-                os.kill(self.pid, sig)
-        except ProcessLookupError:
-            pass
+        with self._fd_lock:
+            try:
+                if self.pidfd >= 0:
+                    signal.pidfd_send_signal(self.pidfd, sig)
+                elif not self._exited.is_set():
+                    os.kill(self.pid, sig)
+            except ProcessLookupError:
+                pass
 
     def query_state(self) -> tuple[int, int]:
         """Ask QEMU for its run state (query-status) and map it to libvirt's."""
@@ -414,7 +442,7 @@ class QemuVM:
                                             "pid": str(self.pid)})
         etree.SubElement(root, "monitor", {"path": str(self.paths.monitor), "type": "unix"})
         root.append(etree.fromstring(self.live.to_xml().encode()))
-        _atomic_write(self.paths.status, etree.tostring(root, pretty_print=True).decode())
+        atomic_write(self.paths.status, etree.tostring(root, pretty_print=True).decode())
 
     @classmethod
     def attach(cls, paths: Paths, on_lifecycle: LifecycleHandler | None = None) -> "QemuVM | None":
@@ -440,7 +468,9 @@ class QemuVM:
             vm.monitor.connect(5.0, vm.alive)
         except (ProcessLookupError, TimeoutError):
             vm.monitor = None
-            vm._cleanup_files()
+            vm._close_pidfd()
+            if process_exited(pid):
+                vm._cleanup_files()
             return None
         vm.monitor.set_event_handler(vm._qmp_event)
         vm.state, vm.reason = state, reason

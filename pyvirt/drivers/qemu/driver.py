@@ -1,0 +1,523 @@
+"""``qemu:///embed?root=DIR``: a QEMU driver whose whole state lives under DIR.
+
+Persistent configs are ``DIR/etc/qemu/NAME.xml``; running guests have a status
+file ``DIR/run/qemu/NAME.xml`` (see :mod:`.process`), so a new connection (or a
+restarted process) re-attaches to the QEMU processes still running. All
+connections of one process to the same root share one state, as in libvirt.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+import threading
+import uuid as uuidlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ... import constants as c
+from ...conf.domain import DomainDef
+from ...errors import LibvirtError, make_error
+from ...events import EventBus
+from ..base import DomainRef, Driver
+from .command import build_command, prepare_live
+from .domain import DEFAULT_EMULATOR, apply_defaults
+from .kvm import kvm_usable
+from .process import Paths, QemuVM, atomic_write
+from .validate import validate
+
+__all__ = ["QemuDriver", "QemuState", "acquire_state", "release_state"]
+
+
+def _err(code: int, detail: str | None = None) -> LibvirtError:
+    return make_error(code, detail, c.VIR_FROM_QEMU)
+
+
+@dataclass
+class Dom:
+    """One domain: its persistent config (None when transient) and its process (None when off)."""
+
+    config: DomainDef | None
+    vm: QemuVM | None = None
+    id: int = -1
+    state: int = c.VIR_DOMAIN_SHUTOFF
+    reason: int = c.VIR_DOMAIN_SHUTOFF_UNKNOWN
+
+    @property
+    def definition(self) -> DomainDef:
+        if self.vm is not None:
+            return self.vm.live
+        assert self.config is not None
+        return self.config
+
+    @property
+    def name(self) -> str:
+        return self.definition.name
+
+    @property
+    def uuid(self) -> bytes:
+        return self.definition.uuid_bytes
+
+    def ref(self) -> DomainRef:
+        return DomainRef(self.name, self.uuid, self.id)
+
+    def active(self) -> bool:
+        return self.vm is not None
+
+
+class QemuState:
+    """Everything under one root, shared by the connections of this process."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.lock = threading.RLock()
+        self.doms: dict[str, Dom] = {}
+        self.bus = EventBus()
+        self.next_id = 1
+        self.users = 0
+        for sub in ("etc/qemu", "run/qemu", "log/qemu", "lib/qemu"):
+            (root / sub).mkdir(parents=True, exist_ok=True)
+        self._load()
+
+    @property
+    def config_dir(self) -> Path:
+        return self.root / "etc" / "qemu"
+
+    def _load(self) -> None:
+        for path in sorted(self.config_dir.glob("*.xml")):
+            try:
+                defn = DomainDef.parse(path.read_text())
+            except LibvirtError:
+                continue
+            self.doms[defn.name] = Dom(defn)
+        for path in sorted((self.root / "run" / "qemu").glob("*.xml")):
+            name = path.stem
+            vm = QemuVM.attach(Paths(self.root, name))
+            if vm is None:
+                continue
+            dom = self.doms.get(name) or Dom(None)
+            self.doms[name] = dom
+            self.bind(dom, vm)
+
+    def bind(self, dom: Dom, vm: QemuVM) -> None:
+        dom.vm = vm
+        dom.id = self.next_id
+        self.next_id += 1
+        dom.state, dom.reason = vm.state, vm.reason
+        vm.on_lifecycle = lambda ev, detail: self._vm_event(dom, vm, ev, detail)
+
+    def _vm_event(self, dom: Dom, vm: QemuVM, event: int, detail: int) -> None:
+        with self.lock:
+            ref = dom.ref()
+            dom.state, dom.reason = vm.state, vm.reason
+            if event == c.VIR_DOMAIN_EVENT_STOPPED and dom.vm is vm:
+                dom.vm = None
+                dom.id = -1
+                if dom.config is None:
+                    self.doms.pop(ref.name, None)
+        self.emit(ref, event, detail)
+
+    def emit(self, ref: DomainRef, event: int, detail: int) -> None:
+        self.bus.emit("domain", c.VIR_DOMAIN_EVENT_ID_LIFECYCLE, ref.uuid, ref, event, detail)
+
+
+_STATES: dict[Path, QemuState] = {}
+_STATES_LOCK = threading.Lock()
+
+
+def acquire_state(root: Path) -> QemuState:
+    with _STATES_LOCK:
+        st = _STATES.get(root)
+        if st is None:
+            st = _STATES[root] = QemuState(root)
+        st.users += 1
+        return st
+
+
+def release_state(st: QemuState) -> None:
+    with _STATES_LOCK:
+        st.users -= 1
+        if st.users <= 0:
+            _STATES.pop(st.root, None)
+            with st.lock:
+                for dom in st.doms.values():
+                    if dom.vm is not None and dom.vm.monitor is not None:
+                        dom.vm.monitor.close()  # the guests keep running; a new open re-attaches
+
+
+def _qemu_version(emulator: str) -> int:
+    try:
+        out = subprocess.run([emulator, "--version"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return 0
+    m = re.search(r"version (\d+)\.(\d+)\.(\d+)", out)
+    return int(m.group(1)) * 1_000_000 + int(m.group(2)) * 1000 + int(m.group(3)) if m else 0
+
+
+class QemuDriver(Driver):
+    """One connection to an embedded QEMU driver root."""
+
+    type_name = "QEMU"
+
+    def __init__(self, uri: str, read_only: bool, state: QemuState) -> None:
+        super().__init__(uri, read_only)
+        self.st = state
+        self._callbacks: set[int] = set()
+        self._old_style: dict[Any, int] = {}
+        self._closed = False
+
+    # --- connection --------------------------------------------------------
+    def connect_close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for cid in self._callbacks:
+            self.st.bus.unsubscribe(cid)
+        release_state(self.st)
+
+    def connect_get_type(self) -> str:
+        return "QEMU"
+
+    def connect_get_version(self) -> int:
+        return _qemu_version(DEFAULT_EMULATOR)
+
+    def connect_get_hostname(self) -> str:
+        return socket.gethostname()
+
+    def connect_get_max_vcpus(self, type: str | None = None) -> int:  # noqa: A002
+        return 255
+
+    # --- lookups and lists -------------------------------------------------
+    def _dom(self, ref: DomainRef) -> Dom:
+        for dom in self.st.doms.values():
+            if dom.uuid == bytes(ref.uuid):
+                return dom
+        raise _err(c.VIR_ERR_NO_DOMAIN,
+                   f"no domain with matching uuid '{uuidlib.UUID(bytes=bytes(ref.uuid))}' ({ref.name})")
+
+    def domain_lookup_by_name(self, name: str) -> DomainRef:
+        with self.st.lock:
+            dom = self.st.doms.get(name)
+            if dom is None:
+                raise _err(c.VIR_ERR_NO_DOMAIN, f"no domain with matching name '{name}'")
+            return dom.ref()
+
+    def domain_lookup_by_uuid(self, uuid: bytes) -> DomainRef:
+        with self.st.lock:
+            for dom in self.st.doms.values():
+                if dom.uuid == bytes(uuid):
+                    return dom.ref()
+        raise _err(c.VIR_ERR_NO_DOMAIN, f"no domain with matching uuid '{uuidlib.UUID(bytes=bytes(uuid))}'")
+
+    def domain_lookup_by_id(self, id: int) -> DomainRef:  # noqa: A002
+        with self.st.lock:
+            for dom in self.st.doms.values():
+                if dom.id == id and dom.active():
+                    return dom.ref()
+        raise _err(c.VIR_ERR_NO_DOMAIN, f"no domain with matching id {id}")
+
+    def connect_list_all_domains(self, flags: int = 0) -> list[DomainRef]:
+        with self.st.lock:
+            return [d.ref() for d in self.st.doms.values() if _matches(d, flags)]
+
+    def connect_num_of_domains(self) -> int:
+        with self.st.lock:
+            return sum(1 for d in self.st.doms.values() if d.active())
+
+    def connect_list_domains(self, maxids: int = -1) -> list[int]:
+        with self.st.lock:
+            ids = sorted(d.id for d in self.st.doms.values() if d.active())
+        return ids if maxids < 0 else ids[:maxids]
+
+    def connect_num_of_defined_domains(self) -> int:
+        with self.st.lock:
+            return sum(1 for d in self.st.doms.values() if not d.active())
+
+    def connect_list_defined_domains(self, maxnames: int = -1) -> list[str]:
+        with self.st.lock:
+            names = sorted(d.name for d in self.st.doms.values() if not d.active())
+        return names if maxnames < 0 else names[:maxnames]
+
+    # --- define / undefine ---------------------------------------------------
+    def _parse(self, xml: str) -> DomainDef:
+        defn = DomainDef.parse(xml, default_arch="x86_64")
+        apply_defaults(defn)
+        validate(defn)
+        return defn
+
+    def _check_clash(self, defn: DomainDef) -> Dom | None:
+        same_name = self.st.doms.get(defn.name)
+        for dom in self.st.doms.values():
+            if dom.uuid == defn.uuid_bytes and dom.name != defn.name:
+                raise make_error(c.VIR_ERR_OPERATION_FAILED,
+                                 f"domain '{dom.name}' is already defined with uuid {defn.uuid}",
+                                 c.VIR_FROM_DOMAIN)
+        if same_name is not None and same_name.uuid != defn.uuid_bytes:
+            raise make_error(c.VIR_ERR_OPERATION_FAILED,
+                             f"domain '{defn.name}' already exists with uuid {same_name.definition.uuid}",
+                             c.VIR_FROM_DOMAIN)
+        return same_name
+
+    def domain_define_xml_flags(self, xml: str, flags: int = 0) -> DomainRef:
+        self.check_writable()
+        defn = self._parse(xml)
+        with self.st.lock:
+            existing = self._check_clash(defn)
+            atomic_write(self.st.config_dir / f"{defn.name}.xml", defn.to_xml(inactive=True))
+            if existing is None:
+                existing = Dom(defn)
+                self.st.doms[defn.name] = existing
+                detail = c.VIR_DOMAIN_EVENT_DEFINED_ADDED
+            else:
+                detail = c.VIR_DOMAIN_EVENT_DEFINED_UPDATED
+                existing.config = defn
+            ref = existing.ref()
+        self.st.emit(ref, c.VIR_DOMAIN_EVENT_DEFINED, detail)
+        return ref
+
+    def domain_define_xml(self, xml: str) -> DomainRef:
+        return self.domain_define_xml_flags(xml, 0)
+
+    def domain_undefine_flags(self, dom: DomainRef, flags: int = 0) -> None:
+        self.check_writable()
+        with self.st.lock:
+            d = self._dom(dom)
+            if d.config is None:
+                raise _err(c.VIR_ERR_OPERATION_INVALID, "cannot undefine transient domain")
+            try:
+                (self.st.config_dir / f"{d.name}.xml").unlink()
+            except FileNotFoundError:
+                pass
+            ref = d.ref()
+            d.config = None
+            if not d.active():
+                self.st.doms.pop(ref.name, None)
+        self.st.emit(ref, c.VIR_DOMAIN_EVENT_UNDEFINED, c.VIR_DOMAIN_EVENT_UNDEFINED_REMOVED)
+
+    def domain_undefine(self, dom: DomainRef) -> None:
+        self.domain_undefine_flags(dom, 0)
+
+    # --- start / stop -----------------------------------------------------------
+    def _start(self, d: Dom, defn: DomainDef, flags: int) -> None:
+        if d.active():
+            raise _err(c.VIR_ERR_OPERATION_INVALID, "domain is already running")
+        accel = "tcg"
+        if defn.type == "kvm":
+            if not kvm_usable(defn.emulator or DEFAULT_EMULATOR):
+                raise _err(c.VIR_ERR_CONFIG_UNSUPPORTED,
+                           "Domain requires KVM, but it is not available. Check that virtualization "
+                           "is enabled in the host BIOS, and host configuration is setup to load "
+                           "the kvm modules.")
+            accel = "kvm"
+        live = prepare_live(defn, vnc_port=_free_vnc_port)
+        paths = Paths(self.st.root, defn.name)
+        cmd = build_command(live, monitor_path=str(paths.monitor), accel=accel)
+        vm = QemuVM(live, paths)
+        events: list[tuple[int, int]] = []
+        vm.on_lifecycle = lambda ev, detail: events.append((ev, detail))
+        vm.start(cmd, paused=bool(flags & c.VIR_DOMAIN_START_PAUSED))
+        self.st.bind(d, vm)
+        ref = d.ref()
+        for ev, detail in events:
+            self.st.emit(ref, ev, detail)
+
+    def domain_create_with_flags(self, dom: DomainRef, flags: int = 0) -> DomainRef:
+        self.check_writable()
+        with self.st.lock:
+            d = self._dom(dom)
+            assert d.config is not None
+            self._start(d, d.config, flags)
+            return d.ref()
+
+    def domain_create(self, dom: DomainRef) -> DomainRef:
+        return self.domain_create_with_flags(dom, 0)
+
+    def domain_create_xml(self, xml: str, flags: int = 0) -> DomainRef:
+        self.check_writable()
+        defn = self._parse(xml)
+        with self.st.lock:
+            existing = self._check_clash(defn)
+            if existing is not None and existing.active():
+                raise make_error(c.VIR_ERR_OPERATION_INVALID, f"domain '{defn.name}' is already active",
+                                 c.VIR_FROM_DOMAIN)
+            d = existing or Dom(None)
+            self.st.doms[defn.name] = d
+            try:
+                self._start(d, defn, flags)
+            except BaseException:
+                if existing is None:
+                    self.st.doms.pop(defn.name, None)
+                raise
+            return d.ref()
+
+    def _running(self, dom: DomainRef) -> tuple[Dom, QemuVM]:
+        d = self._dom(dom)
+        if d.vm is None:
+            raise _err(c.VIR_ERR_OPERATION_INVALID, "domain is not running")
+        return d, d.vm
+
+    def domain_destroy_flags(self, dom: DomainRef, flags: int = 0) -> None:
+        self.check_writable()
+        with self.st.lock:
+            _d, vm = self._running(dom)
+        vm.destroy(graceful=bool(flags & c.VIR_DOMAIN_DESTROY_GRACEFUL))
+
+    def domain_destroy(self, dom: DomainRef) -> None:
+        self.domain_destroy_flags(dom, 0)
+
+    def domain_shutdown_flags(self, dom: DomainRef, flags: int = 0) -> None:
+        self.check_writable()
+        with self.st.lock:
+            _d, vm = self._running(dom)
+        vm.shutdown()
+
+    def domain_shutdown(self, dom: DomainRef) -> None:
+        self.domain_shutdown_flags(dom, 0)
+
+    def domain_reset(self, dom: DomainRef, flags: int = 0) -> None:
+        self.check_writable()
+        with self.st.lock:
+            _d, vm = self._running(dom)
+        vm.execute("system_reset")
+
+    def domain_suspend(self, dom: DomainRef) -> None:
+        self.check_writable()
+        with self.st.lock:
+            d, vm = self._running(dom)
+        vm.suspend()
+        d.state, d.reason = vm.state, vm.reason
+
+    def domain_resume(self, dom: DomainRef) -> None:
+        self.check_writable()
+        with self.st.lock:
+            d, vm = self._running(dom)
+        vm.resume()
+        d.state, d.reason = vm.state, vm.reason
+
+    # --- state and info -----------------------------------------------------------
+    def domain_get_state(self, dom: DomainRef, flags: int = 0) -> tuple[int, int]:
+        with self.st.lock:
+            d = self._dom(dom)
+            if d.vm is not None:
+                return d.vm.state, d.vm.reason
+            return d.state, d.reason
+
+    def domain_get_info(self, dom: DomainRef) -> tuple[int, int, int, int, int]:
+        with self.st.lock:
+            d = self._dom(dom)
+            defn, vm = d.definition, d.vm
+            state = vm.state if vm is not None else d.state
+        if vm is None:
+            return (state, defn.memory, defn.current_memory, defn.vcpus, 0)
+        mem = defn.current_memory
+        if defn.devices_elem.find("memballoon[@model='virtio']") is not None:
+            try:
+                mem = vm.balloon_kib()
+            except LibvirtError:
+                pass
+        return (state, defn.memory, mem, defn.vcpus, vm.cpu_time_ns())
+
+    def domain_is_active(self, dom: DomainRef) -> int:
+        with self.st.lock:
+            return int(self._dom(dom).active())
+
+    def domain_is_persistent(self, dom: DomainRef) -> int:
+        with self.st.lock:
+            return int(self._dom(dom).config is not None)
+
+    def domain_is_updated(self, dom: DomainRef) -> int:
+        return 0
+
+    def domain_get_os_type(self, dom: DomainRef) -> str:
+        with self.st.lock:
+            return self._dom(dom).definition.os_type or "hvm"
+
+    def domain_get_xml_desc(self, dom: DomainRef, flags: int = 0) -> str:
+        with self.st.lock:
+            d = self._dom(dom)
+            inactive = bool(flags & c.VIR_DOMAIN_XML_INACTIVE)
+            if d.vm is not None and not (inactive and d.config is not None):
+                return d.vm.live.to_xml(id=d.id, secure=bool(flags & c.VIR_DOMAIN_XML_SECURE))
+            defn = d.config if d.config is not None else d.definition
+            return defn.to_xml(inactive=True, secure=bool(flags & c.VIR_DOMAIN_XML_SECURE))
+
+    def domain_block_stats(self, dom: DomainRef, path: str) -> tuple[int, int, int, int, int]:
+        with self.st.lock:
+            _d, vm = self._running(dom)
+        disk = next((x for x in vm.live.disks if path in (x.target, x.source)), None)
+        if disk is None:
+            raise _err(c.VIR_ERR_INVALID_ARG, f"invalid path: {path}")
+        s = vm.block_stats().get(disk.alias or "", {})
+        return (s.get("rd_req", 0), s.get("rd_bytes", 0), s.get("wr_req", 0), s.get("wr_bytes", 0), -1)
+
+    # --- events ---------------------------------------------------------------------
+    def connect_domain_event_register_any(self, dom: DomainRef | None, event_id: int, callback: Any) -> int:
+        if event_id < 0 or event_id > c.VIR_DOMAIN_EVENT_ID_MEMORY_DEVICE_SIZE_CHANGE:
+            raise _err(c.VIR_ERR_INVALID_ARG, f"unsupported event ID {event_id}")
+        cid = self.st.bus.subscribe("domain", event_id, dom.uuid if dom is not None else None, callback)
+        self._callbacks.add(cid)
+        return cid
+
+    def connect_domain_event_deregister_any(self, callback_id: int) -> None:
+        if callback_id not in self._callbacks:
+            raise _err(c.VIR_ERR_INVALID_ARG, f"could not find event callback {callback_id} for deletion")
+        self._callbacks.discard(callback_id)
+        self.st.bus.unsubscribe(callback_id)
+
+    def connect_domain_event_register(self, callback: Any) -> None:
+        self._old_style[callback] = self.connect_domain_event_register_any(
+            None, c.VIR_DOMAIN_EVENT_ID_LIFECYCLE, callback)
+
+    def connect_domain_event_deregister(self, callback: Any) -> None:
+        cid = self._old_style.pop(callback, None)
+        if cid is None:
+            raise _err(c.VIR_ERR_INVALID_ARG, "event callback function not registered")
+        self.connect_domain_event_deregister_any(cid)
+
+
+def _matches(d: Dom, flags: int) -> bool:
+    if not flags:
+        return True
+    active = d.active()
+    state = d.vm.state if d.vm is not None else c.VIR_DOMAIN_SHUTOFF
+    groups = [
+        (c.VIR_CONNECT_LIST_DOMAINS_ACTIVE | c.VIR_CONNECT_LIST_DOMAINS_INACTIVE,
+         (c.VIR_CONNECT_LIST_DOMAINS_ACTIVE if active else c.VIR_CONNECT_LIST_DOMAINS_INACTIVE)),
+        (c.VIR_CONNECT_LIST_DOMAINS_PERSISTENT | c.VIR_CONNECT_LIST_DOMAINS_TRANSIENT,
+         (c.VIR_CONNECT_LIST_DOMAINS_PERSISTENT if d.config is not None
+          else c.VIR_CONNECT_LIST_DOMAINS_TRANSIENT)),
+        (c.VIR_CONNECT_LIST_DOMAINS_RUNNING | c.VIR_CONNECT_LIST_DOMAINS_PAUSED
+         | c.VIR_CONNECT_LIST_DOMAINS_SHUTOFF | c.VIR_CONNECT_LIST_DOMAINS_OTHER,
+         {c.VIR_DOMAIN_RUNNING: c.VIR_CONNECT_LIST_DOMAINS_RUNNING,
+          c.VIR_DOMAIN_PAUSED: c.VIR_CONNECT_LIST_DOMAINS_PAUSED,
+          c.VIR_DOMAIN_SHUTOFF: c.VIR_CONNECT_LIST_DOMAINS_SHUTOFF}.get(
+             state, c.VIR_CONNECT_LIST_DOMAINS_OTHER)),
+    ]
+    for mask, bit in groups:
+        if flags & mask and not flags & bit:
+            return False
+    return True
+
+
+def _free_vnc_port() -> int:
+    """The first free TCP port from 5900 on loopback (libvirt's VNC port allocator range)."""
+    for port in range(5900, 65536):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise _err(c.VIR_ERR_INTERNAL_ERROR, "Unable to find an unused port in range 'display' (5900-65535)")
+
+
+def open_embed(root: str) -> QemuDriver:
+    """A connection to the driver state rooted at *root* (created if needed)."""
+    path = Path(root)
+    if not path.is_absolute():
+        raise _err(c.VIR_ERR_INVALID_ARG, "root path must be absolute")
+    st = acquire_state(path)
+    return QemuDriver(f"qemu:///embed?root={root}", False, st)
+
