@@ -17,6 +17,12 @@ def _graphics(dev: Element) -> None:
                    f"Invalid value for attribute 'type' in element 'graphics': '{gtype}'.", c.VIR_FROM_XML)
     if gtype not in ("vnc", "spice", "rdp"):
         return
+    if gtype == "vnc" and dev.get("socket"):
+        # the legacy socket attribute wins over any listen elements
+        for old in dev.findall("listen"):
+            dev.remove(old)
+        drop_attr(dev, "listen")
+        dev.insert(0, dev.makeelement("listen", {"type": "socket", "socket": dev.get("socket", "")}))
     listens = dev.findall("listen")
     addr = dev.get("listen")
     if not listens:
