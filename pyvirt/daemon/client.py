@@ -14,8 +14,8 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from ..identity import Identity
-from ..rpc import (CALL, CALL_WITH_FDS, KEEPALIVE_PING, KEEPALIVE_PONG, KEEPALIVE_PROGRAM, MESSAGE, OK,
-                   Header, ProtocolError, pack_packet, parse_header, parse_length)
+from ..rpc import (CALL, CALL_WITH_FDS, CONTINUE, KEEPALIVE_PING, KEEPALIVE_PONG, KEEPALIVE_PROGRAM, MESSAGE,
+                   OK, STREAM, Header, ProtocolError, pack_packet, parse_header, parse_length)
 from .listeners import Service
 
 if TYPE_CHECKING:
@@ -44,6 +44,7 @@ class Client:
         self.driver: Any = None  # the hypervisor connection after CONNECT_OPEN
         self.callbacks: dict[int, tuple[str, int, int]] = {}  # client cb id -> (family, event, driver sub id)
         self.legacy_callbacks: dict[tuple[str, int], int] = {}  # (family, event) -> driver sub id
+        self.streams: dict[int, int] = {}  # serial -> proc of streams the daemon has open
         self.keepalive_wanted = False
         self.close_callback = False
         self._requests = asyncio.Semaphore(max(1, server.config.max_client_requests))
@@ -109,12 +110,24 @@ class Client:
             if hdr.type == MESSAGE and hdr.proc == KEEPALIVE_PING:
                 self.send(pack_packet(KEEPALIVE_PROGRAM, 1, KEEPALIVE_PONG, MESSAGE, 0, OK))
             return False  # a PONG (or anything else) just proves the peer is alive
+        if hdr.type == STREAM:
+            self._stream_packet(hdr)
+            return False
         if hdr.type not in (CALL, CALL_WITH_FDS):
-            return False  # stray replies, messages, stream data: dropped like libvirtd does
+            return False  # stray replies and messages: dropped like libvirtd does
         self._pending += 1
         self._idle_done.clear()
         self.server.submit(self, hdr, payload)
         return True
+
+    def _stream_packet(self, hdr: Header) -> None:
+        """The client finishing (OK) or aborting (ERROR) a stream: confirm with an empty STREAM/OK."""
+        with self.lock:
+            proc = self.streams.get(hdr.serial)
+            if proc is None or proc != hdr.proc or hdr.status == CONTINUE:
+                return  # data for a read stream, or for a stream already closed: ignored
+            del self.streams[hdr.serial]
+        self.send(pack_packet(hdr.prog, hdr.vers, hdr.proc, STREAM, hdr.serial, OK))
 
     def request_done(self) -> None:
         """Called on the loop when a worker finished a call of this client."""

@@ -18,7 +18,7 @@ from ..drivers.base import NodeDeviceRef, api_name
 from ..errors import LibvirtError, make_error
 from ..uri import parse_uri
 from . import events, shapes, wire
-from ..rpc import CALL, CALL_WITH_FDS, OK, Header
+from ..rpc import CALL, CALL_WITH_FDS, CONTINUE, LEGACY_PAYLOAD_MAX, OK, STREAM, Header, pack_packet
 from .client import Client
 from .config import AUTH_NONE, AUTH_POLKIT
 
@@ -69,6 +69,8 @@ def dispatch_call(client: Client, hdr: Header, payload: bytes) -> bytes | None:
             log.info("client %d: bad payload for proc %d: %s", client.id, hdr.proc, exc)
             raise rpc_error("Unable to decode message payload") from None
         ret = _serve(client, spec, args)
+        if isinstance(ret, shapes.StreamOut):
+            return _stream_out(client, hdr, spec, ret)
         return wire.reply_ok(hdr, spec, ret)
     except LibvirtError as err:
         return _error_reply(hdr, err)
@@ -76,6 +78,18 @@ def dispatch_call(client: Client, hdr: Header, payload: bytes) -> bytes | None:
         log.exception("client %d: proc %d failed", client.id, hdr.proc)
         return _error_reply(hdr, make_error(c.VIR_ERR_INTERNAL_ERROR, f"pyvirtd: {type(exc).__name__}: {exc}",
                                             c.VIR_FROM_RPC))
+
+
+def _stream_out(client: Client, hdr: Header, spec: wire.ProcSpec, out: shapes.StreamOut) -> bytes:
+    """The reply, the data as STREAM/CONTINUE packets and the empty one that means EOF."""
+    with client.lock:
+        client.streams[hdr.serial] = hdr.proc
+    frames = [wire.reply_ok(hdr, spec, out.ret)]
+    for i in range(0, len(out.data), LEGACY_PAYLOAD_MAX):
+        frames.append(pack_packet(hdr.prog, hdr.vers, hdr.proc, STREAM, hdr.serial, CONTINUE,
+                                  out.data[i:i + LEGACY_PAYLOAD_MAX]))
+    frames.append(pack_packet(hdr.prog, hdr.vers, hdr.proc, STREAM, hdr.serial, CONTINUE))
+    return b"".join(frames)
 
 
 def _serve(client: Client, spec: wire.ProcSpec, args: dict[str, Any]) -> Any:

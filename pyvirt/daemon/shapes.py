@@ -13,7 +13,15 @@ from .. import constants as c
 from ..errors import make_error
 from . import wire
 
-__all__ = ["ADAPTERS"]
+__all__ = ["ADAPTERS", "StreamOut", "METHOD_NAMES"]
+
+
+class StreamOut:
+    """A reply followed by a read stream: *ret* for the REPLY, then *data* as STREAM packets."""
+
+    def __init__(self, ret: Any, data: bytes) -> None:
+        self.ret = ret
+        self.data = data
 
 _MEMSTAT_TAGS = {
     "swap_in": c.VIR_DOMAIN_MEMORY_STAT_SWAP_IN, "swap_out": c.VIR_DOMAIN_MEMORY_STAT_SWAP_OUT,
@@ -136,6 +144,16 @@ def _block_info(drv: Any, a: dict[str, Any]) -> dict[str, Any]:
     return {"allocation": allocation, "capacity": capacity, "physical": physical}
 
 
+def _screenshot(drv: Any, a: dict[str, Any]) -> StreamOut:
+    mime, data = drv.domain_screenshot(_dom(a), a["screen"], a["flags"])
+    return StreamOut({"mime": mime}, bytes(data))
+
+
+def _vol_download(drv: Any, a: dict[str, Any]) -> StreamOut:
+    vol = wire.to_driver("remote_nonnull_storage_vol", a["vol"])
+    return StreamOut(None, bytes(drv.storage_vol_download(vol, a["offset"], a["length"], a["flags"])))
+
+
 def _block_io_tune(drv: Any, a: dict[str, Any]) -> dict[str, Any]:
     disk = a["disk"]
     if disk is None and a["nparams"] == 0:
@@ -165,6 +183,8 @@ ADAPTERS: dict[str, Callable[[Any, dict[str, Any]], Any]] = {
     "DOMAIN_INTERFACE_ADDRESSES": _interface_addresses,
     "DOMAIN_GET_BLOCK_INFO": _block_info,
     "DOMAIN_GET_BLOCK_IO_TUNE": _block_io_tune,
+    "DOMAIN_SCREENSHOT": _screenshot,
+    "STORAGE_VOL_DOWNLOAD": _vol_download,
 }
 
 # Procedures whose driver method is not the snake_case of the procedure name

@@ -211,3 +211,25 @@ def test_connect_open_refuses_remote_uris(server: Server) -> None:
     hdr, body = cl.call(1, codec.encode("remote_connect_open_args", {"name": "test+tcp://h/default", "flags": 0}))
     assert hdr[5] == 1 and _error(body)["code"] == c.VIR_ERR_NO_CONNECT
     cl.close()
+
+
+def test_daemon_sends_keepalive_pings(tmp_path: Path) -> None:
+    """After a client asks for PROGRAM_KEEPALIVE, an idle client gets PINGs (and may answer PONG)."""
+    cfg = DaemonConfig(unix_sock_dir=str(tmp_path / "sock"), keepalive_interval=1, keepalive_count=3)
+    srv = Server(cfg)
+    srv.open_listeners()
+    t = threading.Thread(target=lambda: asyncio.run(srv.serve()), daemon=True)
+    t.start()
+    try:
+        cl = RawClient(_sock(srv))
+        hdr, body = cl.call(60, codec.encode("remote_connect_supports_feature_args", {"feature": 10}))
+        assert codec.decode("remote_connect_supports_feature_ret", body) == {"supported": 1}
+        hdr, body = cl.recv()  # nothing else was sent: the next packet is the daemon's PING
+        assert hdr == (0x6B656570, 1, 1, 2, 0, 0) and body == b""
+        cl.send_raw(pack_frame(0x6B656570, 1, 2, 2, 0, 0))  # PONG
+        hdr, _ = cl.call(66)
+        assert hdr[2] == 66 and hdr[5] == 0
+        cl.close()
+    finally:
+        srv.loop.call_soon_threadsafe(srv.stop)
+        t.join(20)

@@ -98,3 +98,19 @@ def test_read_only_socket_reads(pyvirtd: Daemon) -> None:
     assert " 1    test   running" in r.stdout
     r = virsh(pyvirtd.uri(ro=True), "dumpxml", "--security-info", "test")
     assert r.stderr.strip().endswith("operation forbidden: virDomainGetXMLDesc with secure flag")
+
+
+def test_screenshot_stream(pyvirtd: Daemon, tmp_path: Path) -> None:
+    """A read stream: the REPLY, STREAM/CONTINUE data, EOF, then the finish handshake."""
+    from pyvirt.drivers import open_driver
+    out = tmp_path / "shot.png"
+    r = virsh(pyvirtd.uri(), "screenshot", "test", str(out))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == f"Screenshot saved to {out}, with type of image/png\n"
+    drv = open_driver("test:///default")
+    try:
+        assert out.read_bytes() == drv.domain_screenshot(drv.domain_lookup_by_name("test"), 0, 0)[1]
+    finally:
+        drv.connect_close()
+    # the connection is still usable after the stream
+    assert virsh(pyvirtd.uri(), "domstate", "test").stdout == "running\n\n"
