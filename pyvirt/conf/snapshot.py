@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import time
 from dataclasses import dataclass, field
 
@@ -231,6 +233,13 @@ class SnapshotDef:
             if not orig:
                 raise _unsupported(f"cannot generate external snapshot name for disk '{sdisk.name}' "
                                    "without source")
+            try:
+                regular = stat.S_ISREG(os.stat(orig).st_mode)
+            except OSError:
+                regular = False
+            if not regular:
+                raise _unsupported(f"source for disk '{sdisk.name}' is not a regular file; refusing to "
+                                   "generate external snapshot name")
             base, dot, ext = orig.rpartition(".")
             stem = base if dot and "/" not in ext else orig
             sdisk.source = f"{stem}.{self.name}"

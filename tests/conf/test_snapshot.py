@@ -142,3 +142,25 @@ def test_align_rejects_unknown_disk() -> None:
     with pytest.raises(LibvirtError) as info:
         snap.align_for_create("running")
     assert info.value.message == "unsupported configuration: no disk named 'vdz'"
+
+
+def test_external_memory_names_disk_files(tmp_path: Path) -> None:
+    image = tmp_path / "disk.img"
+    image.write_bytes(b"")
+    dom = DomainDef.parse("<domain type='test'><name>ext</name><memory>1024</memory><os><type>hvm</type></os>"
+                          f"<devices><disk type='file'><source file='{image}'/><target dev='vda'/></disk>"
+                          "</devices></domain>")
+    snap = SnapshotDef.parse("<domainsnapshot><name>e2</name><memory snapshot='external' file='/tmp/m'/>"
+                             "</domainsnapshot>", dom, now=7)
+    snap.align_for_create("running")
+    # what libvirt's test driver prints for the same request
+    assert ("  <memory snapshot='external' file='/tmp/m'/>\n  <disks>\n"
+            "    <disk name='vda' snapshot='external' type='file'>\n"
+            f"      <source file='{tmp_path}/disk.e2'/>\n    </disk>\n  </disks>\n") in snap.to_xml()
+    image.unlink()
+    snap = SnapshotDef.parse("<domainsnapshot><name>e3</name><memory snapshot='external' file='/tmp/m'/>"
+                             "</domainsnapshot>", dom, now=7)
+    with pytest.raises(LibvirtError) as info:
+        snap.align_for_create("running")
+    assert info.value.message == ("unsupported configuration: source for disk 'vda' is not a regular file; "
+                                  "refusing to generate external snapshot name")
