@@ -62,8 +62,46 @@ print(json.dumps(got))
 '''
 
 
-def _events(uri: str, expected: int) -> list[list[object]]:
-    out = subprocess.run([sys.executable, "-c", EVENTS_SCRIPT, uri, str(expected)], capture_output=True,
+OTHER_EVENTS_SCRIPT = r'''
+import json, sys, threading, time, libvirt
+uri, expected = sys.argv[1], int(sys.argv[2])
+libvirt.virEventRegisterDefaultImpl()
+conn = libvirt.open(uri)
+got = []
+conn.networkEventRegisterAny(None, libvirt.VIR_NETWORK_EVENT_ID_LIFECYCLE,
+                             lambda c, n, e, d, o: got.append(["net", n.name(), e, d]), None)
+conn.storagePoolEventRegisterAny(None, libvirt.VIR_STORAGE_POOL_EVENT_ID_LIFECYCLE,
+                                 lambda c, p, e, d, o: got.append(["pool", p.name(), e, d]), None)
+conn.storagePoolEventRegisterAny(None, libvirt.VIR_STORAGE_POOL_EVENT_ID_REFRESH,
+                                 lambda c, p, o: got.append(["refresh", p.name()]), None)
+conn.domainEventRegister(lambda c, d, e, det, o: got.append(["old-style", d.name(), e, det]), None)
+stop = False
+def loop():
+    while not stop:
+        libvirt.virEventRunDefaultImpl()
+threading.Thread(target=loop, daemon=True).start()
+o = libvirt.open(uri)
+n = o.networkLookupByName("default"); n.destroy(); n.create()
+p = o.storagePoolLookupByName("default-pool"); p.destroy(); p.create(); p.refresh()
+o.lookupByName("test").suspend(); o.lookupByName("test").resume()
+deadline = time.time() + 20
+last = (0, time.time())
+while time.time() < deadline:
+    if expected and len(got) >= expected:
+        break
+    if not expected:
+        if len(got) != last[0]:
+            last = (len(got), time.time())
+        elif time.time() - last[1] > 1.5:
+            break
+    time.sleep(0.02)
+stop = True
+print(json.dumps(got))
+'''
+
+
+def _events(uri: str, expected: int, script: str = EVENTS_SCRIPT) -> list[list[object]]:
+    out = subprocess.run([sys.executable, "-c", script, uri, str(expected)], capture_output=True,
                          text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     result: list[list[object]] = json.loads(out.stdout)
@@ -80,6 +118,18 @@ def test_lifecycle_events_fire_for_every_transition(pyvirtd: Daemon, tmp_path: P
             real.stop()
     want = json.loads(golden.read_text())
     assert _events(pyvirtd.uri(), len(want)) == want
+
+
+def test_network_pool_and_old_style_events(pyvirtd: Daemon) -> None:
+    golden = DATA / "python-events-other.json"
+    if REGEN:
+        real = start_libvirtd(Path(tempfile.mkdtemp(prefix="pyvirt-libvirtd-")))
+        try:
+            golden.write_text(json.dumps(_events(real.uri(), 0, OTHER_EVENTS_SCRIPT), indent=1) + "\n")
+        finally:
+            real.stop()
+    want = json.loads(golden.read_text())
+    assert _events(pyvirtd.uri(), len(want), OTHER_EVENTS_SCRIPT) == want
 
 
 def test_calls_and_errors(pyvirtd: Daemon) -> None:
