@@ -58,7 +58,17 @@ _BASE_SHORTCUTS = _base_shortcuts()
 class RemoteDriver(SpecialMixin, EventsMixin, Driver):
     """A connection to a daemon over libvirt's RPC protocol."""
 
-    type_name = "remote"
+    _type: str | None = None
+
+    @property  # type: ignore[override]
+    def type_name(self) -> str:  # noqa: D401 - libvirt asks the daemon once, then caches
+        """The hypervisor type of the far side (CONNECT_GET_TYPE, asked once)."""
+        if self._type is None:
+            self._type = str(self._call(procedure_by_name("CONNECT_GET_TYPE")).type)
+        return self._type
+
+    def connect_get_type(self) -> str:
+        return self.type_name
 
     def __init__(self, uri: URI, read_only: bool = False, keepalive: tuple[float, int] = (5.0, 5)) -> None:
         super().__init__(str(uri), read_only)
@@ -161,14 +171,14 @@ class RemoteDriver(SpecialMixin, EventsMixin, Driver):
         return 1 if self._client.is_open else 0
 
     def connect_is_encrypted(self) -> int:
-        if self._transport == "tls" or self._transport in ("ssh", "libssh", "libssh2"):
-            return 1
-        return 0
+        """Encrypted when the transport is TLS and the far side's driver is secure (libvirt's rule)."""
+        secure = self._call(procedure_by_name("CONNECT_IS_SECURE")).secure
+        return 1 if self._transport == "tls" and secure else 0
 
     def connect_is_secure(self) -> int:
-        if self._transport in ("tls", "unix", "ssh", "libssh", "libssh2"):
-            return 1
-        return int(self._call(procedure_by_name("CONNECT_IS_SECURE")).secure)
+        """Secure when the transport is (TLS, UNIX, SSH, ext) and the far side's driver is."""
+        secure = self._call(procedure_by_name("CONNECT_IS_SECURE")).secure
+        return 1 if self._transport != "tcp" and secure else 0
 
     def connect_get_uri(self) -> str:
         return self.uri

@@ -24,6 +24,16 @@ if TYPE_CHECKING:
 __all__ = ["make_method", "is_typed_params", "ret_to_value"]
 
 TYPED_PARAM = "remote_typed_param"
+FEATURE_TYPED_PARAM_STRING = 9
+# Getters whose libvirt API adds VIR_TYPED_PARAM_STRING_OKAY after asking the driver for
+# feature TYPED_PARAM_STRING (libvirt-domain.c / libvirt-host.c), which the remote driver
+# forwards to the daemon on every call.
+STRING_OKAY_PROCS = frozenset({
+    "DOMAIN_GET_MEMORY_PARAMETERS", "DOMAIN_GET_NUMA_PARAMETERS", "DOMAIN_GET_BLKIO_PARAMETERS",
+    "DOMAIN_GET_SCHEDULER_PARAMETERS_FLAGS", "DOMAIN_BLOCK_STATS_FLAGS", "DOMAIN_GET_INTERFACE_PARAMETERS",
+    "DOMAIN_GET_BLOCK_IO_TUNE", "DOMAIN_GET_CPU_STATS", "DOMAIN_GET_LAUNCH_SECURITY_INFO",
+    "NODE_GET_MEMORY_PARAMETERS", "NODE_GET_SEV_INFO",
+})
 # Wire fields the caller never passes: filled in by the stub.
 _IMPLIED = frozenset({"need_results", "nparams"})
 
@@ -80,7 +90,7 @@ def ret_to_value(proc: Procedure, ret: Any) -> Any:
         return values[0]
     if names[-1] == "ret" and len(values) == 2:  # list_all: {objects<>; ret}
         return values[0]
-    if len(values) == 2 and names[1] == "nparams":
+    if len(values) == 2 and names[1] == "nparams" and (is_typed_params(fields[0][1]) or _is_pairs(fields[0][1])):
         return values[0]
     return tuple(values)
 
@@ -93,6 +103,10 @@ def make_method(drv: "RemoteDriver", proc: Procedure) -> Callable[..., Any]:
     ret_limit = _array_limit(proc.ret_type)
     two_step = (any(f == "nparams" for f, _ in fields)
                 and any(f == "nparams" for f, _ in _fields(proc.ret_type)))
+
+    names = [f for f, _ in fields]
+    string_okay = proc.name in STRING_OKAY_PROCS and "flags" in names
+    flags_at = names.index("flags") if "flags" in names else -1
 
     def defaults(name: str, t: Any) -> Any:
         if name == "flags":
@@ -128,6 +142,8 @@ def make_method(drv: "RemoteDriver", proc: Procedure) -> Callable[..., Any]:
                 wire[i] = v
             else:
                 wire[i] = defaults(f, t)
+        if string_okay and drv._supports(FEATURE_TYPED_PARAM_STRING):
+            wire[flags_at] |= c.VIR_TYPED_PARAM_STRING_OKAY
         if two_step:
             # libvirt's two calls: ask how many parameters there are, then fetch them
             k = [f for f, _ in fields].index("nparams")

@@ -47,12 +47,14 @@ class SpecialMixin:
     """Hand-shaped methods of :class:`~pyvirt.drivers.remote.driver.RemoteDriver`."""
 
     _call: Callable[..., Any]
+    _supports: Callable[[int], bool]
 
     def _p(self, name: str, args: Any = None) -> Any:
         return self._call(procedure_by_name(name), args)
 
     def _host_cpus(self) -> int:
-        return int(self._p("NODE_GET_INFO").cpus)
+        """Host CPU count as libvirt-python sizes CPU maps: virNodeGetCPUMap's answer."""
+        return int(self._p("NODE_GET_CPU_MAP", (0, 0, 0)).ret)
 
     # --- domains ----------------------------------------------------------------------
     def domain_create(self, dom: DomainRef) -> DomainRef:
@@ -115,6 +117,8 @@ class SpecialMixin:
     def domain_get_cpu_stats(self, dom: DomainRef, total: bool, flags: int = 0) -> list[dict[str, Any]]:
         """libvirt-python's getCPUStats(): one dict for the total, or one per host CPU."""
         proc = "DOMAIN_GET_CPU_STATS"
+        if self._supports(9):  # TYPED_PARAM_STRING, as libvirt's virDomainGetCPUStats asks
+            flags |= c.VIR_TYPED_PARAM_STRING_OKAY
         if total:
             n = self._p(proc, (dom, 0, -1, 1, flags)).nparams
             r = self._p(proc, (dom, n, -1, 1, flags))

@@ -1,0 +1,254 @@
+"""pyvirt's remote driver and real libvirt-python make the same calls through the same libvirtd socket
+and must get the same answers."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from typing import Any, Callable
+
+import pytest
+
+import pyvirt
+import pyvirt.libvirt as pylibvirt
+from pyvirt import constants as c
+from pyvirt.drivers.remote import RemoteDriver
+
+libvirt = pytest.importorskip("libvirt")
+
+DOM_XML = """<domain type='test'>
+  <name>{name}</name>
+  <uuid>{uuid}</uuid>
+  <memory unit='KiB'>65536</memory>
+  <vcpu>1</vcpu>
+  <os><type>hvm</type></os>
+</domain>"""
+
+
+def _facts(mod: Any, uri: str) -> dict[str, Any]:
+    """The same read-only questions asked through *mod* (libvirt or pyvirt.libvirt)."""
+    conn = mod.open(uri)
+    try:
+        out: dict[str, Any] = {}
+        out["type"] = conn.getType()
+        out["version"] = conn.getVersion()
+        out["libversion"] = conn.getLibVersion()
+        out["hostname"] = conn.getHostname()
+        out["caps"] = conn.getCapabilities()
+        out["nodeinfo"] = conn.getInfo()
+        out["freemem"] = conn.getFreeMemory()
+        out["cells"] = conn.getCellsFreeMemory(0, 2)
+        out["secmodel"] = conn.getSecurityModel()
+        out["maxvcpus"] = conn.getMaxVcpus(None)
+        out["cpumap"] = conn.getCPUMap()
+        doms = conn.listAllDomains(0)
+        out["domains"] = sorted((d.name(), d.UUIDString(), d.ID()) for d in doms)
+        out["ids"] = conn.listDomainsID()
+        out["defined"] = sorted(conn.listDefinedDomains())
+        out["numdomains"] = conn.numOfDomains()
+        d = conn.lookupByName("test")
+        info = d.info()
+        out["info"] = info[:4]  # cpuTime follows the clock
+        out["state"] = d.state()
+        out["xml"] = d.XMLDesc(0)
+        out["xml_inactive"] = d.XMLDesc(c.VIR_DOMAIN_XML_INACTIVE)
+        out["ostype"] = d.OSType()
+        out["maxmem"] = d.maxMemory()
+        out["active"], out["persistent"] = d.isActive(), d.isPersistent()
+        out["autostart"] = d.autostart()
+        out["memstats"] = {k: v for k, v in d.memoryStats().items() if k != "last_update"}
+        out["sched"] = (d.schedulerType(), d.schedulerParameters())
+        out["seclabel"] = d.securityLabel()
+        out["vcpus_flags"] = d.vcpusFlags(0)
+        out["vcpupin"] = d.vcpuPinInfo(0)
+        out["blkio"] = d.blkioParameters(0)
+        out["memparams"] = d.memoryParameters(0)
+        out["byid"] = conn.lookupByID(d.ID()).name()
+        out["byuuid"] = conn.lookupByUUIDString(d.UUIDString()).name()
+        nets = conn.listAllNetworks(0)
+        out["networks"] = sorted(n.name() for n in nets)
+        net = conn.networkLookupByName("default")
+        out["net"] = (net.XMLDesc(0), net.isActive(), net.isPersistent(), net.autostart(), net.bridgeName())
+        pools = conn.listAllStoragePools(0)
+        out["pools"] = sorted(p.name() for p in pools)
+        pool = conn.storagePoolLookupByName("default-pool")
+        out["pool"] = (pool.info(), pool.XMLDesc(0), pool.isActive(), pool.autostart())
+        out["vols"] = sorted(v.name() for v in pool.listAllVolumes(0))
+        out["ifaces"] = sorted(i.name() for i in conn.listAllInterfaces(0))
+        out["nodedevs"] = sorted(n.name() for n in conn.listAllDevices(0))
+        return out
+    finally:
+        conn.close()
+
+
+def test_read_only_facts_match_libvirt_python(libvirtd: Any) -> None:
+    ours = _facts(pylibvirt, libvirtd.unix_uri)
+    theirs = _facts(libvirt, libvirtd.unix_uri)
+    assert ours.keys() == theirs.keys()
+    for key in theirs:
+        assert ours[key] == theirs[key], key
+
+
+def _error(mod: Any, fn: Callable[[Any], Any], uri: str) -> tuple[Any, ...]:
+    conn = mod.open(uri)
+    try:
+        with pytest.raises(mod.libvirtError) as info:
+            fn(conn)
+        e = info.value
+        return (e.get_error_code(), e.get_error_domain(), e.get_error_message(), e.get_error_level(),
+                e.get_str1(), e.get_int1())
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("fn", [
+    lambda conn: conn.lookupByName("no-such-domain"),
+    lambda conn: conn.networkLookupByName("no-such-net"),
+    lambda conn: conn.storagePoolLookupByName("no-such-pool"),
+    lambda conn: conn.lookupByName("test").create(),  # already running
+    lambda conn: conn.defineXML("<domain>"),
+    lambda conn: conn.lookupByName("test").setMemoryFlags(1, 0x80000),  # unsupported flag
+], ids=["nodomain", "nonetwork", "nopool", "running", "badxml", "badflags"])
+def test_errors_match_libvirt_python(libvirtd: Any, fn: Callable[[Any], Any]) -> None:
+    assert _error(pylibvirt, fn, libvirtd.unix_uri) == _error(libvirt, fn, libvirtd.unix_uri)
+
+
+def test_lifecycle_seen_by_both(libvirtd: Any) -> None:
+    name, u = "pyvirt-remote-life", str(uuid.uuid4())
+    ours = pyvirt.open(libvirtd.unix_uri)
+    theirs = libvirt.open(libvirtd.unix_uri)
+    try:
+        dom = ours.define_xml(DOM_XML.format(name=name, uuid=u))
+        real = theirs.lookupByName(name)
+        assert real.UUIDString() == u and real.isActive() == 0 and dom.id() == -1
+        assert dom.xml_desc(0) == real.XMLDesc(0)
+        started = ours.lookup_by_name(name)
+        started.create()
+        assert real.state()[0] == c.VIR_DOMAIN_RUNNING
+        assert ours.lookup_by_name(name).id() == theirs.lookupByName(name).ID() > 0
+        started.suspend()
+        assert real.state()[0] == c.VIR_DOMAIN_PAUSED
+        real.resume()
+        assert ours.lookup_by_name(name).state() == tuple(real.state())
+        started.set_memory_flags(32768, c.VIR_DOMAIN_AFFECT_CONFIG)
+        assert real.info()[1] == 65536
+        started.destroy()
+        assert real.state()[0] == c.VIR_DOMAIN_SHUTOFF
+        started.undefine()
+        with pytest.raises(libvirt.libvirtError):
+            theirs.lookupByName(name)
+    finally:
+        ours.close()
+        theirs.close()
+
+
+def test_networks_and_volumes_lifecycle(libvirtd: Any) -> None:
+    ours = pylibvirt.open(libvirtd.unix_uri)
+    theirs = libvirt.open(libvirtd.unix_uri)
+    try:
+        net = ours.networkDefineXML("<network><name>pvnet</name><bridge name='pvbr0'/>"
+                                    "<ip address='192.168.222.1' netmask='255.255.255.0'/></network>")
+        net.create()
+        real = theirs.networkLookupByName("pvnet")
+        assert real.isActive() == 1 and real.XMLDesc(0) == net.XMLDesc(0)
+        net.destroy()
+        net.undefine()
+        assert "pvnet" not in theirs.listNetworks() + theirs.listDefinedNetworks()
+        pool = ours.storagePoolLookupByName("default-pool")
+        vol = pool.createXML("<volume><name>pv.img</name><capacity>1048576</capacity></volume>", 0)
+        rvol = theirs.storagePoolLookupByName("default-pool").storageVolLookupByName("pv.img")
+        assert vol.info() == rvol.info() and vol.path() == rvol.path() and vol.key() == rvol.key()
+        assert vol.XMLDesc(0) == rvol.XMLDesc(0)
+        vol.delete(0)
+        assert "pv.img" not in theirs.storagePoolLookupByName("default-pool").listVolumes()
+    finally:
+        ours.close()
+        theirs.close()
+
+
+def test_lifecycle_events_delivered(libvirtd: Any) -> None:
+    name, u = "pyvirt-remote-events", str(uuid.uuid4())
+    got: list[tuple[str, int, int]] = []
+    seen = threading.Event()
+    conn = pyvirt.open(libvirtd.unix_uri)
+    other = libvirt.open(libvirtd.unix_uri)
+    try:
+        def cb(_conn: Any, dom: Any, event: int, detail: int, opaque: Any) -> None:
+            got.append((dom.name(), event, detail))
+            if event == c.VIR_DOMAIN_EVENT_UNDEFINED:
+                seen.set()
+
+        cb_id = conn.domain_event_register_any(None, c.VIR_DOMAIN_EVENT_ID_LIFECYCLE, cb, None)
+        d = other.defineXML(DOM_XML.format(name=name, uuid=u))
+        d.create()
+        d.destroy()
+        d.undefine()
+        assert seen.wait(20), got
+        mine = [(e, dt) for n, e, dt in got if n == name]
+        assert mine == [(c.VIR_DOMAIN_EVENT_DEFINED, c.VIR_DOMAIN_EVENT_DEFINED_ADDED),
+                        (c.VIR_DOMAIN_EVENT_STARTED, c.VIR_DOMAIN_EVENT_STARTED_BOOTED),
+                        (c.VIR_DOMAIN_EVENT_STOPPED, c.VIR_DOMAIN_EVENT_STOPPED_DESTROYED),
+                        (c.VIR_DOMAIN_EVENT_UNDEFINED, c.VIR_DOMAIN_EVENT_UNDEFINED_REMOVED)]
+        conn.domain_event_deregister_any(cb_id)
+    finally:
+        conn.close()
+        other.close()
+
+
+def test_read_only_connection_refuses_changes(libvirtd: Any) -> None:
+    ours = pylibvirt.openReadOnly(libvirtd.unix_uri)
+    theirs = libvirt.openReadOnly(libvirtd.unix_uri)
+    try:
+        assert ours.lookupByName("test").info()[:4] == theirs.lookupByName("test").info()[:4]
+        with pytest.raises(pylibvirt.libvirtError) as e1:
+            ours.lookupByName("test").destroy()
+        with pytest.raises(libvirt.libvirtError) as e2:
+            theirs.lookupByName("test").destroy()
+        assert e1.value.get_error_code() == e2.value.get_error_code() == c.VIR_ERR_OPERATION_DENIED
+    finally:
+        ours.close()
+        theirs.close()
+
+
+def test_tcp_transport(libvirtd: Any) -> None:
+    drv = RemoteDriver(pyvirt.uri.parse_uri(libvirtd.tcp_uri))
+    try:
+        assert [r.name for r in drv.connect_list_all_domains(0)] == \
+            [d.name() for d in libvirt.open(libvirtd.tcp_uri).listAllDomains(0)]
+        assert drv.connect_is_secure() == libvirt.open(libvirtd.tcp_uri).isSecure()
+    finally:
+        drv.connect_close()
+    assert drv.connect_is_alive() == 0
+
+
+def test_overlapping_calls_from_threads(libvirtd: Any) -> None:
+    drv = RemoteDriver(pyvirt.uri.parse_uri(libvirtd.unix_uri))
+    errors: list[BaseException] = []
+    ref = drv.domain_lookup_by_name("test")
+
+    def work() -> None:
+        try:
+            for _ in range(50):
+                assert drv.domain_get_xml_desc(ref, 0).startswith("<domain")
+                assert drv.domain_get_state(ref, 0)[0] == c.VIR_DOMAIN_RUNNING
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    drv.connect_close()
+    assert errors == []
+
+
+def test_unknown_procedure_becomes_no_support(libvirtd: Any) -> None:
+    drv = RemoteDriver(pyvirt.uri.parse_uri(libvirtd.unix_uri))
+    try:
+        with pytest.raises(pyvirt.LibvirtError) as info:
+            drv._client.call_raw(0x20008086, 1, 999)
+        assert info.value.code == c.VIR_ERR_NO_SUPPORT
+        assert drv.connect_get_type() == "TEST"  # the connection survives
+    finally:
+        drv.connect_close()
