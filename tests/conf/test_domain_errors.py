@@ -66,6 +66,10 @@ CASES: dict[str, str] = {
                           "<boot order='1'/></disk></devices>"),
     "second-console-serial": _dom(_BASE + "<devices><console type='pty'/><console type='pty'>"
                                        "<target type='serial'/></console></devices>"),
+    "os-type-spaces": _dom("<name>e1</name><memory>1024</memory><os><type> hvm </type></os>"),
+    "memory-spaces": _dom("<name>e1</name><memory> 1024 </memory>" + _OS),
+    "memory-hex": _dom("<name>e1</name><memory>0x400</memory>" + _OS),
+    "vcpu-spaces": _dom(_BASE + "<vcpu> 2 </vcpu>"),
     "unknown-disk-name": _dom(_BASE + "<devices><disk type='file'><source file='/a'/>"
                                    "<target dev='foo' bus='ide'/></disk></devices>"),
 }

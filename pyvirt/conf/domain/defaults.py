@@ -71,8 +71,10 @@ def _vcpu(root: Element) -> None:
         node = root.makeelement("vcpu", {})
         node.text = "1"
         root.append(node)
-    text = (node.text or "").strip() or "1"
+    text = node.text if node.text is not None else "1"
     try:
+        if not text.isdigit():
+            raise ValueError
         count = int(text)
     except ValueError:
         raise _err(c.VIR_ERR_XML_ERROR, "maximum vcpus count must be an integer") from None
@@ -90,7 +92,7 @@ def _os(root: Element, virt_type: str, default_arch: str) -> None:
     type_el = os_el.find("type") if os_el is not None else None
     if os_el is None or type_el is None or not (type_el.text or "").strip():
         raise _err(c.VIR_ERR_XML_ERROR, "an os <type> must be specified")
-    ostype = (type_el.text or "").strip()
+    ostype = type_el.text or ""
     if ostype not in OS_TYPES:
         raise _err(c.VIR_ERR_CONFIG_UNSUPPORTED, f"unknown OS type '{ostype}'")
     type_el.text = ostype
@@ -222,6 +224,10 @@ def post_parse(root: Element, default_arch: str = "i686", inactive: bool = True)
         if key not in ("type",):
             del root.attrib[key]
     _drop_foreign(root)
+    for tag in ("title", "description"):
+        node = root.find(tag)
+        if node is not None and not node.text:
+            root.remove(node)   # libvirt reads these as strings; empty means absent
     if inactive:
         for tgt in root.iterfind("devices/disk/target"):
             drop_attr(tgt, "tray")

@@ -23,11 +23,11 @@ ULLONG_MAX = 2 ** 64 - 1
 def scale_to_kib(text: str | None, unit: str | None, what: str, default_unit: str = "KiB",
                  limit: int = ULLONG_MAX) -> int:
     """*text* in *unit* as KiB, rounded up; errors are libvirt's."""
-    raw = (text or "").strip()
+    raw = text or ""
     try:
-        if not raw or raw.startswith("-") or raw.startswith("+"):
+        if not raw.isdigit() or not raw.isascii():
             raise ValueError
-        value = int(raw, 0) if raw.lower().startswith("0x") else int(raw)
+        value = int(raw)
     except ValueError:
         raise make_error(c.VIR_ERR_XML_ERROR, f"Invalid value '{raw}' for element or attribute '{what}'",
                          c.VIR_FROM_XML) from None
