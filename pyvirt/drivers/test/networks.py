@@ -189,9 +189,7 @@ class NetworksMixin(TestBase):
         self.check_writable()
         with self._lock:
             n = self._net(net)
-            n.active = False
-            if n.new_def is not None:
-                n.def_, n.new_def = n.new_def, None
+            n.active = False  # libvirt 9.0 keeps the live definition (a pending config stays pending)
             ev = self._net_event(n, c.VIR_NETWORK_EVENT_STOPPED)
             if not n.persistent:
                 self.st.remove_network(n)
@@ -228,7 +226,10 @@ class NetworksMixin(TestBase):
             if not flags & 3:
                 flags |= 1 if n.active else 2
             if flags & 1 and not n.active:
-                raise err(c.VIR_ERR_OPERATION_INVALID, "network is not running")
+                raise err(c.VIR_ERR_OPERATION_INVALID, "network is not running", domain=c.VIR_FROM_NETWORK)
+            if flags & 2 and not n.persistent:
+                raise err(c.VIR_ERR_OPERATION_INVALID, "cannot change persistent config of a transient network",
+                          domain=c.VIR_FROM_NETWORK)
             targets = []
             if flags & 1:
                 targets.append(n.def_)
@@ -240,7 +241,10 @@ class NetworksMixin(TestBase):
                 else:
                     targets.append(n.def_)
             for nd in targets:
-                _apply_update(nd, command, section, parent_index, xml)
+                if hasattr(nd, "update"):
+                    nd.update(command, section, parent_index, xml)
+                else:
+                    _apply_update(nd, command, section, parent_index, xml)
 
 
 def _apply_update(nd: NetworkDef, command: int, section: int, parent_index: int, xml: str) -> None:

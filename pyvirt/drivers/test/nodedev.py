@@ -127,7 +127,7 @@ class NodeDevMixin(TestBase):
     def node_device_create_xml(self, xml: str, flags: int = 0) -> NodeDeviceRef:
         self.check_writable()
         flags_ok(flags, c.VIR_NODE_DEVICE_CREATE_XML_VALIDATE, "testNodeDeviceCreateXML")
-        ddef = NodeDeviceDef.parse(xml)
+        ddef = NodeDeviceDef.parse(xml, create=True)
         fc = ddef.root.find("capability[@type='scsi_host']/capability[@type='fc_host']")
         if fc is None or not fc.findtext("wwnn") or not fc.findtext("wwpn"):
             raise err(c.VIR_ERR_XML_ERROR, "device is not a fibre channel HBA")

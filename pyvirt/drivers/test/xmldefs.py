@@ -506,3 +506,51 @@ if _ConfPoolDef is not None:
                    available: int = 0) -> str:
             self.capacity, self.allocation, self.available = capacity, allocation, available
             return super().to_xml(inactive)
+
+try:
+    from ...conf.interface import InterfaceDef as _ConfIfaceDef
+except ImportError:
+    _ConfIfaceDef = None  # type: ignore[assignment,misc]
+
+if _ConfIfaceDef is not None:
+    class InterfaceDef(_ConfIfaceDef):  # type: ignore[no-redef]
+        """The shared interface model (MAC as "" when absent, as the driver indexes it)."""
+
+        @classmethod
+        def parse(cls, xml: Any) -> Any:
+            return cls(_ConfIfaceDef.parse(xml).root)
+
+        @classmethod
+        def from_element(cls, elem: Any) -> Any:
+            return cls(_ConfIfaceDef.from_element(elem).root)
+
+        def copy(self) -> Any:
+            return type(self)(copy.deepcopy(self.root))
+
+        @property
+        def mac(self) -> str:
+            m = self.root.find("mac")
+            return (m.get("address") or "") if m is not None else ""
+
+try:
+    from ...conf.nodedev import NodeDeviceDef as _ConfDevDef
+except ImportError:
+    _ConfDevDef = None  # type: ignore[assignment,misc]
+
+if _ConfDevDef is not None:
+    class NodeDeviceDef(_ConfDevDef):  # type: ignore[no-redef]
+        """The shared node device model."""
+
+        @classmethod
+        def parse(cls, xml: Any, create: bool = False) -> Any:
+            base = _ConfDevDef.parse(xml, create)
+            new = cls(base.root)
+            new._parent_attrs = base._parent_attrs
+            return new
+
+        @classmethod
+        def from_element(cls, elem: Any, create: bool = False) -> Any:
+            base = _ConfDevDef.from_element(elem, create)
+            new = cls(base.root)
+            new._parent_attrs = base._parent_attrs
+            return new
