@@ -146,6 +146,10 @@ class Ctl:
                 self.error(msg)
             raise CmdError() from exc
 
+    def fail_quiet(self) -> CmdError:
+        """Fail the command without printing anything more."""
+        return CmdError()
+
     def fail(self, msg: str) -> CmdError:
         """Print MSG as an error and return the exception that fails the command."""
         self.error(msg)

@@ -176,3 +176,142 @@ t("save-restore", "save test /tmp/pyvirsh-test-save.img; list --all; "
   "restore /tmp/pyvirsh-test-save.img; list --all")
 t("restore-missing", "restore /nonexistent.img")
 t("node-lifecycle", "destroy fv0; start fv0; suspend fc4; list --all", NODE)
+
+# --- host -----------------------------------------------------------------------------------
+for line in ["nodeinfo", "hostname", "uri", "version", "version --daemon", "sysinfo",
+             "capabilities", "freecell", "freecell --all", "freecell --cellno 0",
+             "freecell --cellno 1", "freecell --cellno x", "freecell --all --cellno 0",
+             "nodememstats", "nodecpustats", "nodecpustats --cpu 0", "nodecpumap",
+             "nodecpumap --pretty", "freepages", "freepages --all", "freepages --cellno 0",
+             "freepages --cellno -2 --pagesize 4", "cpu-models x86_64", "cpu-models",
+             "maxvcpus", "maxvcpus --type test", "connect test:///default; uri",
+             "connect; uri", "connect --readonly test:///default; destroy test",
+             "connect nosuch:///x"]:
+    t(f"host-{line.replace(' ', '_')}", line)
+    t(f"node-host-{line.replace(' ', '_')}", line, NODE)
+
+# --- networks -------------------------------------------------------------------------------
+for line in ["net-list", "net-list --all", "net-list --inactive", "net-list --name",
+             "net-list --uuid", "net-list --table --name", "net-list --persistent",
+             "net-list --transient", "net-list --autostart", "net-list --no-autostart",
+             "net-info default", "net-info nosuch", "net-uuid default",
+             "net-name dd8fe884-6c02-601e-7551-cca97df1c5df", "net-name default",
+             "net-dumpxml default", "net-dumpxml --inactive default",
+             "net-dumpxml default --xpath //ip", "net-start default",
+             "net-destroy default; net-list --all; net-info default; net-start default; "
+             "net-list",
+             "net-autostart default; net-list --autostart; net-autostart --disable default; "
+             "net-info default",
+             "net-destroy default; net-undefine default; net-list --all",
+             "net-undefine default; net-list --all",
+             "net-define testnetpriv.xml; net-list --all; net-start private; net-list",
+             "net-create testnetdef.xml",
+             "net-create testnetpriv.xml; net-list --all; net-info private",
+             "net-define /nonexistent",
+             "net-update default add ip-dhcp-host \"<host mac='00:11:22:33:44:55' "
+             "ip='192.168.122.5'/>\" --live; net-dumpxml default",
+             "net-update default add ip-dhcp-host \"<host mac='00:11:22:33:44:55' "
+             "ip='192.168.122.5'/>\" --config; net-dumpxml --inactive default",
+             "net-update default frob ip-dhcp-host '<host/>'",
+             "net-update default add frob '<host/>'",
+             "net-update default add ip-dhcp-host '<host/>' --current --live"]:
+    t(f"net-{line[:60].replace(' ', '_')}", line)
+t("node-net-list", "net-list --all", NODE)
+t("node-net-info", "net-info default", NODE)
+
+# --- storage ----------------------------------------------------------------------------------
+for line in ["pool-list", "pool-list --all", "pool-list --details", "pool-list --all --details",
+             "pool-list --name", "pool-list --uuid", "pool-list --uuid --name",
+             "pool-list --details --name", "pool-list --type dir", "pool-list --type frob",
+             "pool-list --type dir,fs", "pool-list --all --inactive", "pool-list --persistent",
+             "pool-list --transient", "pool-list --autostart", "pool-list --no-autostart",
+             "pool-info default-pool", "pool-info --bytes default-pool", "pool-info nosuch",
+             "pool-uuid default-pool", "pool-name dfe224cb-28fb-8dd0-c4b2-64eb3f0f4566",
+             "pool-dumpxml default-pool", "pool-dumpxml --inactive default-pool",
+             "pool-autostart default-pool; pool-list --autostart; pool-info default-pool",
+             "pool-destroy default-pool; pool-list --all --details; pool-info default-pool; "
+             "pool-start default-pool; pool-list",
+             "pool-refresh default-pool", "pool-build default-pool",
+             "pool-destroy default-pool; pool-delete default-pool",
+             "pool-destroy default-pool; pool-undefine default-pool; pool-list --all",
+             "pool-define testpool.xml; pool-list --all --details",
+             "pool-create testpool.xml; pool-list --details; vol-list --details default-pool",
+             "pool-define-as p1 dir --target /var/lib/p1 --print-xml",
+             "pool-define-as p1 netfs --source-host h --source-path /x --target /mnt "
+             "--print-xml",
+             "pool-define-as p1 dir --target /tmp/p1; pool-list --all --details; "
+             "pool-dumpxml p1",
+             "pool-create-as p2 dir --target /tmp/p2; pool-list --details",
+             "pool-create-as p2 dir --overwrite --no-overwrite",
+             "vol-list default-pool", "vol-list --details default-pool",
+             "vol-list nosuch",
+             "vol-create-as default-pool v1 10M; vol-list --details default-pool; "
+             "vol-info v1 --pool default-pool; vol-info --bytes v1 --pool default-pool; "
+             "vol-path --pool default-pool v1; vol-key --pool default-pool v1; "
+             "vol-name /default-pool/v1; vol-pool /default-pool/v1; "
+             "vol-pool --uuid /default-pool/v1; vol-dumpxml --pool default-pool v1",
+             "vol-create-as default-pool v1 10M --allocation 1M --format raw --print-xml",
+             "vol-create-as default-pool v1 1x",
+             "vol-create-as default-pool v1 10M; vol-clone --pool default-pool v1 v2; "
+             "vol-list default-pool",
+             "vol-create-as default-pool v1 10M; vol-delete --pool default-pool v1; "
+             "vol-list default-pool",
+             "vol-create default-pool testvol.xml; vol-list --details default-pool",
+             "vol-info --pool default-pool nosuch", "vol-info nosuch",
+             "vol-path nosuch", "vol-name nosuch",
+             "vol-create-as default-pool v1 10M; vol-create-from default-pool testvol.xml "
+             "--inputpool default-pool v1; vol-list default-pool"]:
+    t(f"pool-{line[:70].replace(' ', '_')}", line)
+t("node-pool-list", "pool-list --all --details", NODE)
+t("node-vol-list", "vol-list --details default-pool", NODE)
+t("node-pool-info", "pool-info default-pool", NODE)
+
+# --- interfaces, node devices ---------------------------------------------------------------
+for line in ["iface-list", "iface-list --all", "iface-list --inactive", "iface-mac eth1",
+             "iface-name aa:bb:cc:dd:ee:ff", "iface-name eth1", "iface-mac nosuch",
+             "iface-dumpxml eth1", "iface-dumpxml --inactive eth1", "iface-dumpxml nosuch",
+             "iface-begin; iface-commit", "iface-rollback", "iface-commit",
+             "iface-begin; iface-destroy eth1; iface-list --all; iface-rollback; iface-list",
+             "iface-destroy eth1; iface-list --all; iface-start eth1; iface-list",
+             "iface-destroy eth1; iface-undefine eth1; iface-list --all",
+             "iface-start eth1",
+             "nodedev-list", "nodedev-list --tree", "nodedev-list --cap pci",
+             "nodedev-list --cap frob", "nodedev-list --all --inactive",
+             "nodedev-list --tree --cap pci", "nodedev-dumpxml computer",
+             "nodedev-dumpxml nosuch", "nodedev-info computer", "nodedev-info nosuch",
+             "nodedev-destroy nosuch", "nodedev-dumpxml a,b,c"]:
+    t(f"dev-{line[:60].replace(' ', '_')}", line)
+t("node-iface-list", "iface-list --all", NODE)
+
+# --- snapshots --------------------------------------------------------------------------------
+SNAPS = "snapshot-create-as test s1 --description hello; snapshot-create-as test s2; "
+for line in ["snapshot-list test", "snapshot-list test --tree", "snapshot-list test --parent",
+             "snapshot-list test --roots", "snapshot-list test --leaves",
+             "snapshot-list test --no-leaves", "snapshot-list test --name",
+             "snapshot-list test --current", "snapshot-list test --from s1",
+             "snapshot-list test --from s1 --tree", "snapshot-list test --from s1 --descendants",
+             "snapshot-list test --descendants", "snapshot-list test --tree --name",
+             "snapshot-list test --tree --leaves", "snapshot-list test --topological",
+             "snapshot-list test --active", "snapshot-list test --internal",
+             "snapshot-list test --metadata", "snapshot-current test --name",
+             "snapshot-current test", "snapshot-info test s1", "snapshot-info test --current",
+             "snapshot-info test", "snapshot-info test nosuch", "snapshot-parent test s2",
+             "snapshot-parent test s1", "snapshot-parent test --current",
+             "snapshot-revert test s1; domstate --reason test; snapshot-current test --name",
+             "snapshot-delete test s2; snapshot-list test",
+             "snapshot-delete test s1; snapshot-list test --parent",
+             "snapshot-delete test s1 --children; snapshot-list test",
+             "snapshot-delete test s1 --children-only; snapshot-list test",
+             "snapshot-dumpxml test s1", "snapshot-dumpxml test nosuch",
+             "snapshot-current test s1; snapshot-current test --name",
+             "list --with-snapshot", "list --without-snapshot --all"]:
+    t(f"snap-{line[:60].replace(' ', '_')}", SNAPS + line)
+t("snap-none", "snapshot-list test; snapshot-current test")
+t("snap-create-print", "snapshot-create-as test s1 desc --print-xml")
+t("snap-create-diskspec", "snapshot-create-as test s1 --print-xml --diskspec "
+  "vda,snapshot=external,driver=qcow2,file=/tmp/x.qcow2 --memspec snapshot=no")
+t("snap-create-bad-diskspec", "snapshot-create-as test s1 --print-xml --diskspec vda,foo=bar")
+t("snap-create-nometa", "snapshot-create-as test s3 --no-metadata")
+t("snap-create-halt", "snapshot-create-as test s3 --halt; list --all")
+t("snap-create-default", "snapshot-create test; snapshot-list test --name")
+t("snap-create-missing-file", "snapshot-create test /nonexistent.xml")

@@ -41,9 +41,15 @@ _CPUTIME = re.compile(r"(cpu\.time=|cpu\.user=|cpu\.system=|vcpu\.\d+\.time=)\d+
 _VCPUTIME = re.compile(r"^(CPU time: +)\d+\.\d+s$", re.M)
 
 
+_DATE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}")
+_EPOCH = re.compile(r"\b1[6-9]\d{8}\b")
+
+
 def normalise(text: str) -> str:
-    """Blank out what truly varies between two runs (CPU time derived from the clock)."""
+    """Blank out what truly varies between two runs (times derived from the clock)."""
     text = _CPU.sub(r"\1N.Ns", text)
+    text = _DATE.sub("YYYY-MM-DD HH:MM:SS +ZZZZ", text)
+    text = _EPOCH.sub("EPOCH", text)
     return _CPUTIME.sub(r"\1N", text)
 
 
