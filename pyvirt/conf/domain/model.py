@@ -88,7 +88,7 @@ class DomainDef:
 
     @title.setter
     def title(self, value: str | None) -> None:
-        set_text(self.xml, "title", value)
+        set_text(self.xml, "title", value or None)
 
     @property
     def description(self) -> str | None:
@@ -96,7 +96,7 @@ class DomainDef:
 
     @description.setter
     def description(self, value: str | None) -> None:
-        set_text(self.xml, "description", value)
+        set_text(self.xml, "description", value or None)
 
     # --- resources ----------------------------------------------------
     @property

@@ -151,6 +151,31 @@ def _network_sources(root: Element) -> None:
                 host.set("port", _NET_PORTS[proto])
 
 
+def _split_sched(cputune: Element, tag: str, attr: str) -> None:
+    """libvirt keeps scheduler settings per vCPU / I/O thread and writes one element each."""
+    scheds = cputune.findall(tag)
+    if not scheds:
+        return
+    entries: dict[int, dict[str, str]] = {}
+    for sched in scheds:
+        try:
+            ids = parse_bitmap(sched.get(attr, ""))
+        except ValueError:
+            return
+        for ident in ids:
+            entries.setdefault(ident, {str(k): str(v) for k, v in sched.attrib.items() if k != attr})
+    anchor = cputune.makeelement("_m", {})
+    scheds[0].addprevious(anchor)
+    for sched in scheds:
+        cputune.remove(sched)
+    for ident in sorted(entries):
+        node = cputune.makeelement(tag, {attr: str(ident)})
+        for key, value in entries[ident].items():
+            node.set(key, value)
+        anchor.addprevious(node)
+    cputune.remove(anchor)
+
+
 def _misc(root: Element, devices: Element) -> None:
     _units(root)
     _iothreads(root)
@@ -189,6 +214,8 @@ def _misc(root: Element, devices: Element) -> None:
                 cell_parent.append(cell)
     cputune = root.find("cputune")
     if cputune is not None:
+        _split_sched(cputune, "vcpusched", "vcpus")
+        _split_sched(cputune, "iothreadsched", "iothreads")
         pins = cputune.findall("iothreadpin")
         ordered = sorted(pins, key=lambda x: int(x.get("iothread", "0")))
         if ordered != pins:
