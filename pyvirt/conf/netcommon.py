@@ -173,24 +173,46 @@ def yes_no(value: str | None) -> bool | None:
     return {"yes": True, "no": False}.get(value or "")
 
 
-def _strtol(value: str, base: int = 10) -> int | None:
-    s = value.strip() if value else value
-    try:
-        if base == 0:
-            if s.lower().startswith(("0x", "-0x", "+0x")):
-                return int(s, 16)
-            if len(s.lstrip("+-")) > 1 and s.lstrip("+-").startswith("0"):
-                return int(s, 8)
-            return int(s, 10)
-        return int(s, base)
-    except (ValueError, TypeError):
+_DEC = re.compile(r"^\s*[+-]?[0-9]+$")
+_HEX = re.compile(r"^\s*[+-]?(0[xX])?[0-9a-fA-F]+$")
+_OCT = re.compile(r"^\s*[+-]?[0-7]+$")
+
+
+def _strtol(value: str | None, base: int = 10) -> int | None:
+    """strtol/strtoul as libvirt's virStrToLong_* use them: the whole string must be a number."""
+    if value is None:
         return None
+    s = value.strip()
+    if base == 0:
+        body = s.lstrip("+-")
+        if body[:2].lower() == "0x":
+            base = 16
+        elif len(body) > 1 and body.startswith("0"):
+            base = 8
+        else:
+            base = 10
+    pattern = {10: _DEC, 16: _HEX, 8: _OCT}.get(base)
+    if pattern is None or not pattern.match(value) or value != value.rstrip():
+        return None
+    return int(s, base)
+
+
+def strtoui(value: str | None, base: int = 10) -> int | None:
+    """virStrToLong_ui: unsigned 32-bit; "-N" wraps as in C (so "-1" is UINT_MAX)."""
+    num = _strtol(value, base)
+    if num is None:
+        return None
+    if num < 0:
+        return None if -num > 0xFFFFFFFF else num & 0xFFFFFFFF
+    return num if num <= 0xFFFFFFFF else None
 
 
 def parse_uint(elem: Element | None, attr: str, domain: int, base: int = 10,
-               nonzero: bool = False, maximum: int = 0xFFFFFFFF) -> int | None:
+               nonzero: bool = False, maximum: int = 0xFFFFFFFF, required: bool = False) -> int | None:
     """virXMLPropUInt: None when absent; libvirt's error when not an unsigned number."""
     if elem is None or elem.get(attr) is None:
+        if required and elem is not None:
+            raise xml_err(f"Missing required attribute '{attr}' in element '{elem.tag}'", c.VIR_FROM_XML)
         return None
     raw = elem.get(attr, "")
     value = _strtol(raw, base)
@@ -231,138 +253,180 @@ def _strip_ws(elem: Element) -> None:
             node.tail = None
 
 
-def format_bandwidth(src: Element | None, domain: int) -> Element | None:
+def _none_err(detail: str, code: int = c.VIR_ERR_XML_ERROR) -> LibvirtError:
+    """An error reported from libvirt's util/netdev helpers (domain VIR_FROM_NONE)."""
+    return make_error(code, detail, c.VIR_FROM_NONE)
+
+
+def _ull(raw: str) -> int | None:
+    """virStrToLong_ullp: a non-negative decimal (no sign)."""
+    s = raw.strip()
+    return int(s) if s.isdigit() and int(s) <= 0xFFFFFFFFFFFFFFFF else None
+
+
+def format_bandwidth(src: Element | None, domain: int = c.VIR_FROM_NONE,
+                     allow_floor: bool = False) -> Element | None:
     """virNetDevBandwidthParse + Format (inbound/outbound with average/peak/floor/burst)."""
     if src is None:
         return None
+    found: dict[str, Element] = {}
+    for child in src:
+        if child.tag in ("inbound", "outbound"):
+            if child.tag in found:
+                raise _none_err(f"Only one child <{child.tag}> element allowed", c.VIR_ERR_XML_DETAIL)
+            found[child.tag] = child
     out = E("bandwidth")
     for which in ("inbound", "outbound"):
-        rates = src.findall(which)
-        if len(rates) > 1:
-            raise xml_err(f"Only one child <{which}> element allowed", domain)
-        if not rates:
+        rate = found.get(which)
+        if rate is None:
             continue
-        rate = rates[0]
-        vals: dict[str, int | None] = {}
-        for key in ("average", "peak", "burst", "floor"):
-            raw = rate.get(key)
-            if raw is None:
-                vals[key] = None
-                continue
-            num = parse_int(raw)
-            if num is None or num < 0:
-                raise xml_err(f"could not convert bandwidth {key} value '{raw}'", domain,
-                              c.VIR_ERR_CONFIG_UNSUPPORTED)
-            vals[key] = num
-        if vals["average"] is None and vals["floor"] is None:
-            raise xml_err("Missing mandatory average or floor attributes", domain)
-        if (vals["peak"] or vals["burst"]) and not vals["average"]:
-            raise xml_err("'peak' and 'burst' require 'average' attribute", domain)
-        if not (vals["average"] or vals["floor"]):
+        raw = {key: rate.get(key) for key in ("average", "peak", "burst", "floor")}
+        vals: dict[str, int] = {}
+        if raw["average"] is not None:
+            num = _ull(raw["average"])
+            if num is None:
+                raise _none_err(f"could not convert bandwidth average value '{raw['average']}'",
+                                c.VIR_ERR_CONFIG_UNSUPPORTED)
+            vals["average"] = num
+        elif raw["floor"] is None:
+            raise _none_err("Missing mandatory average or floor attributes", c.VIR_ERR_XML_DETAIL)
+        if (raw["peak"] is not None or raw["burst"] is not None) and raw["average"] is None:
+            raise _none_err("'peak' and 'burst' require 'average' attribute", c.VIR_ERR_CONFIG_UNSUPPORTED)
+        for key in ("peak", "burst", "floor"):
+            if raw[key] is not None:
+                num = _ull(raw[key] or "")
+                if num is None:
+                    raise _none_err(f"could not convert bandwidth {key} value '{raw[key]}'",
+                                    c.VIR_ERR_CONFIG_UNSUPPORTED)
+                vals[key] = num
+        if vals.get("floor"):
+            if which == "inbound" and not allow_floor:
+                raise _none_err("floor attribute is not supported for this config", c.VIR_ERR_CONFIG_UNSUPPORTED)
+            if which == "outbound":
+                raise _none_err("'floor' attribute allowed only in <inbound> element",
+                                c.VIR_ERR_CONFIG_UNSUPPORTED)
+        if not (vals.get("average") or vals.get("floor")):
             continue
-        add(out, E(which, *[(k, vals[k] or None) for k in ("average", "peak", "floor", "burst")]))
-    if not len(out):
-        return None
-    return out
+        add(out, E(which, *[(k, vals.get(k) or None) for k in ("average", "peak", "floor", "burst")]))
+    # libvirt keeps an empty <bandwidth> only when <inbound>/<outbound> were given
+    return out if found else None
 
 
-def format_vlan(src: Element | None, domain: int) -> Element | None:
+def format_vlan(src: Element | None, domain: int = c.VIR_FROM_NONE) -> Element | None:
     """virNetDevVlanParse + Format."""
     if src is None:
         return None
     tags = src.findall("tag")
     if not tags:
-        raise xml_err("missing tag id - each <vlan> must have at least one <tag id='n'/> subelement",
-                      domain, c.VIR_ERR_INTERNAL_ERROR)
-    trunk = src.get("trunk")
+        raise _none_err("missing tag id - each <vlan> must have at least one <tag id='n'/> subelement")
     out_tags = []
-    native = 0
+    native = None
     for tag in tags:
-        tid = parse_int(tag.get("id"))
-        if tag.get("id") is None or tid is None or tid < 0 or tid > 4095:
-            raise xml_err("missing or invalid vlan tag id attribute", domain, c.VIR_ERR_INTERNAL_ERROR)
+        tid = parse_uint(tag, "id", c.VIR_FROM_XML, required=True)
+        assert tid is not None
+        if tid > 4095:
+            raise _none_err(f"vlan tag id {tid} too large (maximum 4095)")
         mode = tag.get("nativeMode")
         if mode is not None:
             if mode not in ("tagged", "untagged"):
-                raise xml_err(f"Attribute \"nativeMode='{mode}'\" is invalid", domain,
-                              c.VIR_ERR_INTERNAL_ERROR)
-            native += 1
+                raise xml_err(f"Invalid value for attribute 'nativeMode' in element 'tag': '{mode}'.",
+                              c.VIR_FROM_XML)
+            if native is not None:
+                raise _none_err("duplicate native vlan setting")
+            native = mode
         out_tags.append(E("tag", ("id", tid), ("nativeMode", mode)))
-    is_trunk = len(tags) > 1 or native > 0
+    is_trunk = len(tags) > 1
+    trunk = xs(src, "./@trunk") or None
     if trunk is not None:
-        if trunk == "no" and is_trunk:
-            raise xml_err("invalid \"trunk='no'\" in <vlan> - trunk='no' is allowed only with "
-                          "a single untagged vlan id", domain, c.VIR_ERR_XML_ERROR)
-        if trunk == "yes":
-            is_trunk = True
-        elif trunk != "no":
-            raise xml_err(f"invalid \"trunk='{trunk}'\" in <vlan> - must be yes or no", domain,
-                          c.VIR_ERR_XML_ERROR)
+        is_trunk = trunk.lower() == "yes"
+        if not is_trunk:
+            if len(tags) > 1:
+                raise _none_err(f"invalid \"trunk='{trunk}'\" in <vlan> - trunk='yes' is required for more "
+                                "than one vlan tag")
+            if native is not None:
+                raise _none_err("invalid configuration in <vlan> - \"trunk='no'\" is not allowed with a "
+                                "native vlan id")
+            if trunk.lower() != "no":
+                raise _none_err(f"invalid \"trunk='{trunk}'\" in <vlan> - must be yes or no")
     out = E("vlan", ("trunk", "yes" if is_trunk else None))
     for t in out_tags:
         out.append(t)
     return out
 
 
-_VPORT_PARAMS = {
-    "802.1Qbg": ("managerid", "typeid", "typeidversion", "instanceid"),
-    "802.1Qbh": ("profileid",),
-    "openvswitch": ("interfaceid", "profileid"),
-    "midonet": ("interfaceid",),
-    None: ("managerid", "typeid", "typeidversion", "instanceid", "interfaceid", "profileid"),
+_VPORT_TYPES = ("802.1Qbg", "802.1Qbh", "openvswitch", "midonet")
+_VPORT_FORMAT = {
+    "managerid": ("802.1Qbg", None), "typeid": ("802.1Qbg", None), "typeidversion": ("802.1Qbg", None),
+    "instanceid": ("802.1Qbg", None), "interfaceid": ("midonet", "openvswitch", None),
+    "profileid": ("openvswitch", "802.1Qbh", None),
+}
+_VPORT_EXTRAS = {
+    "802.1Qbg": ("profileid", "interfaceid"),
+    "802.1Qbh": ("managerid", "typeid", "typeidversion", "instanceid", "interfaceid"),
+    "openvswitch": ("managerid", "typeid", "typeidversion", "instanceid"),
 }
 
 
-def format_virtualport(src: Element | None, domain: int, require_type: bool = True) -> Element | None:
-    """virNetDevVPortProfileParse + Format (for networks and portgroups)."""
+def format_virtualport(src: Element | None, domain: int = c.VIR_FROM_NONE,
+                       require_type: bool = True) -> Element | None:
+    """virNetDevVPortProfileParse + Format (parameters checked, extras refused, as libvirt)."""
     if src is None:
         return None
     vtype = src.get("type")
-    if vtype is not None and vtype not in _VPORT_PARAMS:
-        raise xml_err(f"unknown virtualport type {vtype}", domain, c.VIR_ERR_XML_ERROR)
+    if vtype is not None and vtype not in _VPORT_TYPES:
+        raise _none_err(f"unknown virtualport type {vtype}", c.VIR_ERR_CONFIG_UNSUPPORTED)
     if vtype is None and require_type:
-        raise xml_err("missing virtualport type", domain, c.VIR_ERR_XML_ERROR)
+        raise _none_err("missing required virtualport type")
     params = src.find("parameters")
-    allowed = _VPORT_PARAMS[vtype]
-    vals: list[tuple[str, object | None]] = []
-    for key in ("managerid", "typeid", "typeidversion", "instanceid", "interfaceid", "profileid"):
-        raw = params.get(key) if params is not None else None
-        if raw is None or key not in allowed:
+    raw = {k: (params.get(k) if params is not None else None) for k in _VPORT_FORMAT}
+    vals: dict[str, object] = {}
+    for key, limit in (("managerid", 0xFF), ("typeid", 0xFFFFFF), ("typeidversion", 0xFF)):
+        if raw[key] is None:
             continue
-        if key in ("instanceid", "interfaceid"):
-            parsed = parse_uuid(raw)
-            if parsed is None:
-                raise xml_err(f"cannot parse virtualport {key} '{raw}'", domain, c.VIR_ERR_XML_ERROR)
-            vals.append((key, parsed))
-        elif key == "profileid":
-            vals.append((key, raw))
-        else:
-            num = parse_int(raw)
-            if num is None:
-                raise xml_err(f"cannot parse value of virtualport {key} parameter", domain)
-            vals.append((key, num))
+        num = strtoui(raw[key] or "", 0)
+        if num is None:
+            raise _none_err(f"cannot parse value of {key} parameter")
+        if num > limit:
+            raise _none_err(f"value {'for' if key == 'typeid' else 'of'} {key} out of range")
+        vals[key] = num
+    for key in ("instanceid", "profileid", "interfaceid"):
+        if raw[key] is None:
+            continue
+        if key == "profileid":
+            if len(raw[key] or "") >= 40:
+                raise _none_err("profileid parameter too long")
+            if raw[key]:
+                vals[key] = raw[key]
+            continue
+        parsed = parse_uuid(raw[key] or "")
+        if parsed is None:
+            raise _none_err(f"cannot parse {key} parameter as a uuid")
+        vals[key] = parsed
+    for extra in _VPORT_EXTRAS.get(vtype or "", ()):
+        if extra in vals:
+            raise _none_err(f"extra {extra} unsupported in <virtualport type='{vtype}'>")
     if vtype is None and not vals:
         return None
     out = E("virtualport", ("type", vtype))
     if vals:
-        out.append(E("parameters", *vals))
+        out.append(E("parameters", *[(k, vals[k]) for k in _VPORT_FORMAT
+                                     if k in vals and vtype in _VPORT_FORMAT[k]]))
     return out
 
 
-def format_pci_address(src: Element, domain: int) -> Element:
+def format_pci_address(src: Element, domain: int = c.VIR_FROM_DEVICE) -> Element:
     """virPCIDeviceAddressParseXML + Format (type='pci' with 0x-padded fields)."""
-    vals = {}
-    for key, width, maxv in (("domain", 4, 0xFFFF), ("bus", 2, 0xFF), ("slot", 2, 0x1F), ("function", 1, 7)):
-        raw = src.get(key)
-        num = 0 if raw is None else _strtol(raw, 0)
-        if num is None:
-            raise xml_err(f"Cannot parse <address> '{key}' attribute", domain, c.VIR_ERR_INTERNAL_ERROR)
-        if num > maxv:
-            raise xml_err(f"Invalid PCI address {key}='{raw}', must be <= 0x{maxv:X}", domain,
-                          c.VIR_ERR_XML_ERROR)
-        vals[key] = f"0x{num:0{width}x}"
-    return E("address", ("type", "pci"), ("domain", vals["domain"]), ("bus", vals["bus"]),
-             ("slot", vals["slot"]), ("function", vals["function"]))
+    vals = {key: parse_uint(src, key, c.VIR_FROM_XML, base=0) or 0
+            for key in ("domain", "bus", "slot", "function")}
+    if any(vals.values()):
+        if vals["bus"] > 0xFF:
+            raise xml_err(f"Invalid PCI address bus='0x{vals['bus']:x}', must be <= 0xFF", c.VIR_FROM_DEVICE)
+        if vals["slot"] > 0x1F:
+            raise xml_err(f"Invalid PCI address slot='0x{vals['slot']:x}', must be <= 0x1F", c.VIR_FROM_DEVICE)
+        if vals["function"] > 7:
+            raise xml_err(f"Invalid PCI address function=0x{vals['function']:x}, must be <= 7", c.VIR_FROM_DEVICE)
+    return E("address", ("type", "pci"), ("domain", f"0x{vals['domain']:04x}"), ("bus", f"0x{vals['bus']:02x}"),
+             ("slot", f"0x{vals['slot']:02x}"), ("function", f"0x{vals['function']:x}"))
 
 
 _UNITS = {

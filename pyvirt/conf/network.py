@@ -17,7 +17,7 @@ from lxml import etree
 
 from .. import constants as c
 from ..errors import make_error
-from .netcommon import (add, attrs_of, copy_metadata, drop_attr, E, format_bandwidth, format_doc, format_ip,
+from .netcommon import (add, strtoui, attrs_of, copy_metadata, drop_attr, E, format_bandwidth, format_doc, format_ip,
                         format_pci_address, format_virtualport, format_vlan, keep_open, mac_is_multicast,
                         new_uuid, parse_doc, parse_int, parse_ip, parse_mac, parse_uint, parse_uuid,
                         prefix_of, tristate, xml_err, XMLModel, xs)
@@ -64,7 +64,7 @@ class NetworkIP:
 
 # ---------------------------------------------------------------- parsing pieces
 
-def _range_check(start: IPAddr, end: IPAddr, net: IPAddr, prefix: int) -> None:
+def _range_check(start: IPAddr, end: IPAddr, net: IPAddr | None, prefix: int) -> None:
     """virSocketAddrGetRange's checks (errors in VIR_FROM_NONE, as libvirt reports them)."""
     try:
         _range_check1(start, end, net, prefix)
@@ -73,37 +73,34 @@ def _range_check(start: IPAddr, end: IPAddr, net: IPAddr, prefix: int) -> None:
         raise
 
 
-def _range_check1(start: IPAddr, end: IPAddr, net: IPAddr, prefix: int) -> None:
-    s, e, n = format_ip(start), format_ip(end), format_ip(net)
+def _range_check1(start: IPAddr, end: IPAddr, net: IPAddr | None, prefix: int) -> None:
+    s, e = format_ip(start), format_ip(end)
     if start.version != end.version:
         raise _err(f"mismatch of address family in range {s} - {e}", c.VIR_ERR_INTERNAL_ERROR)
-    if net.version != start.version:
-        raise _err(f"mismatch of address family in range {s} - {e} for network {n}", c.VIR_ERR_INTERNAL_ERROR)
-    if prefix < 0 or prefix > (32 if net.version == 4 else 128):
-        raise _err(f"bad prefix {prefix} for network {n} when  checking range {s} - {e}",
-                   c.VIR_ERR_INTERNAL_ERROR)
-    network = ipaddress.ip_network(f"{net}/{prefix}", strict=False)
-    if start not in network or end not in network:
-        raise _err(f"range {s} - {e} is not entirely within network {n}/{prefix}", c.VIR_ERR_INTERNAL_ERROR)
-    if net.version == 4:
-        if prefix < 31:
+    if net is not None:
+        n = format_ip(net)
+        if net.version != start.version:
+            raise _err(f"mismatch of address family in range {s} - {e} for network {n}",
+                       c.VIR_ERR_INTERNAL_ERROR)
+        if prefix < 0 or prefix > (32 if net.version == 4 else 128):
+            raise _err(f"bad prefix {prefix} for network {n} when  checking range {s} - {e}",
+                       c.VIR_ERR_INTERNAL_ERROR)
+        network = ipaddress.ip_network(f"{net}/{prefix}", strict=False)
+        if start not in network or end not in network:
+            raise _err(f"range {s} - {e} is not entirely within network {n}/{prefix}", c.VIR_ERR_INTERNAL_ERROR)
+        if net.version == 4:
             if start == network.network_address:
                 raise _err(f"start of range {s} - {e} in network {n}/{prefix} is the network address",
                            c.VIR_ERR_INTERNAL_ERROR)
             if end == network.broadcast_address:
                 raise _err(f"end of range {s} - {e} in network {n}/{prefix} is the broadcast address",
                            c.VIR_ERR_INTERNAL_ERROR)
-        size = int(end) - int(start)
-        if size >= 65535:
-            raise _err(f"range {s} - {e} is too large (> 65535)", c.VIR_ERR_INTERNAL_ERROR)
-        if size < 0:
-            raise _err(f"range {s} - {e} is reversed ", c.VIR_ERR_INTERNAL_ERROR)
-    else:
-        if int(end) - int(start) < 0:
-            raise _err(f"range {s} - {e} start larger than end", c.VIR_ERR_INTERNAL_ERROR)
-        if (int(end) >> 16) - (int(start) >> 16) != 0 or int(end) - int(start) >= 65535:
-            if (int(end) & ~0xFFFF) != (int(start) & ~0xFFFF):
-                raise _err(f"range {s} - {e} is too large (> 65535)", c.VIR_ERR_INTERNAL_ERROR)
+    # libvirt's legacy check: all but the last 16 bits must be equal
+    if (int(start) >> 16) != (int(end) >> 16):
+        raise _err(f"range {s} - {e} is too large (> 65535)", c.VIR_ERR_INTERNAL_ERROR)
+    if int(end) < int(start):
+        raise _err(f"range {s} - {e} " + ("is reversed " if start.version == 4 else "start larger than end"),
+                   c.VIR_ERR_INTERNAL_ERROR)
 
 
 _LEASE_UNITS = ("seconds", "minutes", "hours")
@@ -118,11 +115,11 @@ def _lease(src: Element) -> Element | None:
         return None
     expiry = parse_int(raw)
     if expiry is None or expiry < 0:
-        raise _err(f"Invalid value for attribute 'expiry' in element 'lease': '{raw}'. "
-                   "Expected non-negative integer value")
+        raise xml_err(f"Invalid value for attribute 'expiry' in element 'lease': '{raw}'. "
+                      "Expected non-negative integer value", c.VIR_FROM_XML)
     unit = lease.get("unit", "minutes")
     if unit not in _LEASE_UNITS:
-        raise _err(f"Invalid value for attribute 'unit' in element 'lease': '{unit}'.")
+        raise xml_err(f"Invalid value for attribute 'unit' in element 'lease': '{unit}'.", c.VIR_FROM_XML)
     if expiry > 0 and ((unit == "seconds" and expiry < 120) or (unit == "minutes" and expiry < 2)):
         raise _err("The minimum lease time should be greater than 2 minutes", c.VIR_ERR_CONFIG_UNSUPPORTED)
     if expiry == 0:
@@ -159,9 +156,9 @@ def dhcp_host(net: str, addr: IPAddr, src: Element, partial: bool = False) -> El
                        f"definition in network '{net}' ")
     else:
         if addr.version == 6:
-            if not (hid or name):
+            if hid is None and name is None:
                 raise _err(f"Static host definition in IPv6 network '{net}' must have id or name attribute")
-        elif not (mac or name):
+        elif mac is None and name is None:
             raise _err(f"Static host definition in IPv4 network '{net}' must have mac or name attribute")
         if ip is None:
             raise _err(f"Missing IP address in static host definition for network '{net}'")
@@ -171,7 +168,7 @@ def dhcp_host(net: str, addr: IPAddr, src: Element, partial: bool = False) -> El
 
 
 def _ip(net: str, src: Element) -> Element:
-    family = src.get("family")
+    family = src.get("family") or None
     address = src.get("address")
     if not address:
         raise _err(f"Missing required address attribute in network '{net}'")
@@ -236,10 +233,10 @@ def _ip(net: str, src: Element) -> Element:
                 if not file:
                     continue
                 server = child.get("server")
-                server_ip = parse_ip(server) if server else None
-                if server and server_ip is None:
+                server_ip = parse_ip(server) if server is not None else None
+                if server is not None and server_ip is None:
                     raise make_error(c.VIR_ERR_SYSTEM_ERROR, f"Cannot parse socket address '{server}': "
-                                     "Name or service not known", DOM)
+                                     "Name or service not known", c.VIR_FROM_NONE)
                 bootp = E("bootp", ("file", file), ("server", format_ip(server_ip) if server_ip else None))
         for elem in ranges + hosts:
             dhcp.append(elem)
@@ -257,13 +254,13 @@ def dhcp_range(net: str, addr: IPAddr, eff_prefix: int, child: Element) -> Eleme
     start = parse_ip(start_s)
     if start is None:
         raise make_error(c.VIR_ERR_SYSTEM_ERROR, f"Cannot parse socket address '{start_s}': "
-                         "Name or service not known", DOM)
+                         "Name or service not known", c.VIR_FROM_NONE)
     if end_s is None:
         raise _err(f"Missing 'end' attribute in dhcp range for network '{net}'")
     end = parse_ip(end_s)
     if end is None:
         raise make_error(c.VIR_ERR_SYSTEM_ERROR, f"Cannot parse socket address '{end_s}': "
-                         "Name or service not known", DOM)
+                         "Name or service not known", c.VIR_FROM_NONE)
     _range_check(start, end, addr, eff_prefix)
     rng = E("range", ("start", format_ip(start)), ("end", format_ip(end)))
     add(rng, _lease(child))
@@ -326,7 +323,7 @@ def dns_srv(net: str, src: Element, partial: bool = False) -> Element:
             nums[key] = None
             continue
         val = parse_int(raw)
-        if val is not None and val >= 0 and not target:
+        if val is not None and val >= 0 and target is None:
             raise _detail(f"DNS SRV {key} attribute not permitted without target for service '{service}' "
                           f"in network '{net}'")
         if val is None or val < low or val > 65535:
@@ -379,7 +376,7 @@ def _forward(net: str, src: Element) -> Element:
         raise _err(f"unknown forwarding type '{mode}'", c.VIR_ERR_CONFIG_UNSUPPORTED)
     managed = (src.get("managed") or "").lower() == "yes"
     driver = src.find("driver")
-    driver_name = driver.get("name") if driver is not None else None
+    driver_name = (driver.get("name") or None) if driver is not None else None
     if driver_name is not None and driver_name not in ("kvm", "vfio"):
         raise _err(f"Unknown forward <driver name='{driver_name}'/> in network {net}", c.VIR_ERR_CONFIG_UNSUPPORTED)
     ifs_src, addrs_src, pfs_src = src.findall("interface"), src.findall("address"), src.findall("pf")
@@ -397,7 +394,7 @@ def _forward(net: str, src: Element) -> Element:
         names: list[str] = [dev] if dev else []
         for i, ifsrc in enumerate(ifs_src):
             idev = ifsrc.get("dev")
-            if not idev:
+            if idev is None:
                 raise _err(f"Missing required dev attribute in <forward> <interface> element of network {net}")
             if i == 0 and dev:
                 if idev != dev:
@@ -412,7 +409,7 @@ def _forward(net: str, src: Element) -> Element:
         seen: list[str] = []
         for asrc in addrs_src:
             atype = asrc.get("type")
-            if not atype:
+            if atype is None:
                 raise _err(f"missing address type in network {net}")
             if atype not in ("pci", "netdev", "usb", "none"):
                 raise _err(f"unknown address type '{atype}' in network {net}", c.VIR_ERR_CONFIG_UNSUPPORTED)
@@ -430,7 +427,7 @@ def _forward(net: str, src: Element) -> Element:
         raise _err(f"Only one <pf> element is allowed in <forward> of network {net}")
     elif pfs_src:
         pf = pfs_src[0].get("dev")
-        if not pf:
+        if pf is None:
             raise _err(f"Missing required dev attribute in <pf> element of network '{net}'")
     first_dev = ifs[0].get("dev") if ifs and pf is None and ifs[0].tag == "interface" else None
     out = E("forward", ("dev", first_dev), ("mode", mode))
@@ -465,17 +462,18 @@ def _nat(net: str, mode: str, src: Element) -> Element | None:
             raise _err(f"Bad ipv4 start address '{start_s}' in <nat> in <forward> in network '{net}'")
         if end is None or end.version != 4:
             raise _err(f"Bad ipv4 end address '{end_s}' in <nat> in <forward> in network '{net}'")
+        _range_check(start, end, None, 0)
         out.append(E("address", ("start", format_ip(start)), ("end", format_ip(end))))
     ports = src.findall("port")
     if len(ports) > 1:
         raise _err(f"Only one <port> element is allowed in <nat> in <forward> in network {net}")
     if ports:
-        pstart = parse_int(ports[0].get("start"))
-        pend = parse_int(ports[0].get("end"))
-        if pstart is None or not 0 <= pstart <= 65535:
-            raise _err(f"Missing or invalid 'start' attribute in <port> in <nat> in <forward> in network {net}")
+        pstart = strtoui(ports[0].get("start") or None)
+        pend = strtoui(ports[0].get("end") or None)
+        if pstart is None or pstart > 65535:
+            raise _detail(f"Missing or invalid 'start' attribute in <port> in <nat> in <forward> in network {net}")
         if pend is None or not pstart <= pend <= 65535:
-            raise _err(f"Missing or invalid 'end' attribute in <port> in <nat> in <forward> in network {net}")
+            raise _detail(f"Missing or invalid 'end' attribute in <port> in <nat> in <forward> in network {net}")
         if pstart or pend:
             out.append(E("port", ("start", pstart), ("end", pend or None)))
     if not (ipv6 or len(out)):
@@ -484,28 +482,60 @@ def _nat(net: str, mode: str, src: Element) -> Element | None:
 
 
 def _route(net: str, src: Element) -> tuple[Element, IPAddr]:
+    """virNetDevIPRouteParseXML + virNetDevIPRouteCreate."""
     family = src.get("family")
     address_s, netmask_s, gateway_s = src.get("address"), src.get("netmask"), src.get("gateway")
-    prefix = parse_int(src.get("prefix")) if src.get("prefix") is not None else None
-    metric = parse_int(src.get("metric")) if src.get("metric") is not None else None
-    if not address_s:
-        raise _err(f"static route definition in network '{net}' has no address", c.VIR_ERR_XML_ERROR)
-    if not gateway_s:
-        raise _err(f"static route definition in network '{net}' must have gateway attribute specified",
-                   c.VIR_ERR_XML_ERROR)
+    prefix = parse_uint(src, "prefix", DOM)
+    metric = parse_uint(src, "metric", DOM, nonzero=True)
+    if address_s is None:
+        raise _err(f"{net}: Missing required address attribute in route definition")
+    if gateway_s is None:
+        raise _err(f"{net}: Missing required gateway attribute in route definition")
     address = parse_ip(address_s)
     if address is None:
-        raise _err(f"Bad network address '{address_s}' in route definition", c.VIR_ERR_XML_ERROR)
+        raise _err(f"{net}: Bad network address '{address_s}' in route definition")
     gateway = parse_ip(gateway_s)
     if gateway is None:
-        raise _err(f"Bad gateway address '{gateway_s}' in route definition", c.VIR_ERR_XML_ERROR)
-    netmask = parse_ip(netmask_s) if netmask_s else None
-    if netmask_s and netmask is None:
-        raise _err(f"Bad netmask address '{netmask_s}' in route definition", c.VIR_ERR_XML_ERROR)
+        raise _err(f"{net}: Bad gateway address '{gateway_s}' in route definition")
+    netmask = None
+    if family is None or family == "ipv4":
+        what = "No" if family is None else "IPv4"
+        if address.version != 4:
+            raise _err(f"{net}: {what} family specified for non-IPv4 address '{address_s}' in route definition")
+        if gateway.version != 4:
+            raise _err(f"{net}: {what} family specified for non-IPv4 gateway '{address_s}' in route definition")
+        if netmask_s is not None:
+            netmask = parse_ip(netmask_s)
+            if netmask is None:
+                raise _err(f"{net}: Bad netmask address '{netmask_s}' in route definition")
+            if netmask.version != 4:
+                raise _err(f"{net}: Invalid netmask '{netmask_s}' for address '{address_s}' (both must be IPv4)")
+            if prefix is not None:
+                raise _err(f"{net}: Route definition cannot have both a prefix and a netmask")
+        if (prefix or 0) > 32:
+            raise _err(f"{net}: Invalid prefix {prefix} specified in route definition, must be 0 - 32")
+    elif family == "ipv6":
+        if address.version != 6:
+            raise _err(f"{net}: ipv6 family specified for non-IPv6 address '{address_s}' in route definition")
+        if netmask_s is not None:
+            raise _err(f"{net}: Specifying netmask invalid for IPv6 address '{address_s}' in route definition")
+        if gateway.version != 6:
+            raise _err(f"{net}: ipv6 specified for non-IPv6 gateway address '{gateway_s}' in route definition")
+        if (prefix or 0) > 128:
+            raise _err(f"{net}: Invalid prefix {prefix} specified in route definition, must be 0 - 128")
+    else:
+        raise _err(f"{net}: Unrecognized family '{family}' in route definition")
+    bits = address.max_prefixlen
+    if netmask is not None:
+        masked = int(address) & int(netmask)
+    else:
+        p = prefix or 0
+        masked = int(address) & (((1 << bits) - 1) ^ ((1 << (bits - p)) - 1))
+    if masked != int(address):
+        raise _err(f"{net}: Address '{address_s}' in route definition is not a network address")
     out = E("route", ("family", family), ("address", format_ip(address)),
-            ("netmask", format_ip(netmask) if netmask else None),
-            ("prefix", prefix if prefix is not None else None), ("gateway", format_ip(gateway)),
-            ("metric", metric if metric else None))
+            ("netmask", format_ip(netmask) if netmask is not None else None),
+            ("prefix", prefix), ("gateway", format_ip(gateway)), ("metric", metric if metric else None))
     return out, gateway
 
 
@@ -701,8 +731,8 @@ class NetworkDef(XMLModel):
             out.remove(dns)
         for ip in out.findall("ip"):
             dhcp = ip.find("dhcp")
-            if dhcp is not None and not len(dhcp):
-                ip.remove(dhcp)
+            if dhcp is not None and dhcp.find("range") is None and dhcp.find("host") is None:
+                ip.remove(dhcp)  # libvirt prints <dhcp> (and its <bootp>) only with ranges or hosts
             keep_open(ip)
         for pg in out.findall("portgroup"):
             keep_open(pg)
@@ -733,29 +763,29 @@ def _canonical(src: Element) -> Element:
         if parsed is None:
             raise _err("malformed uuid element", c.VIR_ERR_INTERNAL_ERROR)
         uuid = parsed
-    ipv6 = src.get("ipv6")
+    ipv6 = src.get("ipv6") or None
     if ipv6 is not None and ipv6 not in ("yes", "no"):
         raise _err(f"Invalid ipv6 setting '{ipv6}' in network '{name}'")
     trust = tristate(src, "trustGuestRxFilters", DOM)
     domain_src = src.find("domain")
-    domain_name = domain_src.get("name") if domain_src is not None else None
+    domain_name = domain_src.get("name") if domain_src is not None else None  # '' is kept, as libvirt
     local_only = tristate(domain_src, "localOnly", DOM)
     bandwidth = format_bandwidth(src.find("bandwidth"), DOM)
     vlan = format_vlan(src.find("vlan"), DOM)
     port = src.find("port")
     isolated = tristate(port, "isolated", DOM)
     br = src.find("bridge")
-    br_name = br.get("name") if br is not None else None
-    br_zone = br.get("zone") if br is not None else None
-    stp = br.get("stp") if br is not None else None
-    delay_s = br.get("delay") if br is not None else None
+    br_name = (br.get("name") or None) if br is not None else None
+    br_zone = (br.get("zone") or None) if br is not None else None
+    stp = (br.get("stp") or None) if br is not None else None
+    delay_s = (br.get("delay") or None) if br is not None else None
     delay = 0
     if delay_s:
         d = parse_int(delay_s)
         if d is None or d < 0:
             raise _err(f"Invalid delay value in network '{name}'")
         delay = d
-    mtm = br.get("macTableManager") if br is not None else None
+    mtm = (br.get("macTableManager") or None) if br is not None else None
     if mtm is not None and mtm not in ("kernel", "libvirt"):
         raise _err(f"Invalid macTableManager setting '{mtm}' in network '{name}'")
     mac_s = xs(src, "./mac[1]/@address")
@@ -769,8 +799,8 @@ def _canonical(src: Element) -> Element:
     mtu_s = xs(src, "./mtu/@size")
     mtu = None
     if mtu_s:
-        mtu = parse_int(mtu_s)
-        if mtu is None or mtu < 0 or mtu > 0xFFFFFFFF:
+        mtu = strtoui(mtu_s)
+        if mtu is None:
             raise _err(f"Invalid mtu size '{mtu_s}' in network '{name}'")
     dns_src = src.find("dns")
     dns = _dns(name, dns_src) if dns_src is not None else None
@@ -847,7 +877,7 @@ def _canonical(src: Element) -> Element:
         root.append(E("mtu", ("size", mtu)))
     if mac:
         root.append(E("mac", ("address", mac)))
-    if domain_name:
+    if domain_name is not None:
         root.append(E("domain", ("name", domain_name), ("localOnly", local_only)))
     add(root, dns)
     add(root, vlan)
