@@ -221,7 +221,7 @@ def _parse_pools(st: TestState, root: Any, base: str | None) -> None:
         pool_defaults(pool)
         st.add_pool(pool)
         for vnode in vol_nodes:
-            vdef = StorageVolDef.from_element(_resolve(vnode, base))
+            vdef = StorageVolDef.from_element(_resolve(vnode, base), pool_type=pdef.type)
             if not vdef.target_path:
                 vdef.target_path = f"{pdef.target_path}/{vdef.name}"
             if not vdef.key:

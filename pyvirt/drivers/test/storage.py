@@ -331,7 +331,7 @@ class StorageMixin(TestBase):
         return self._vol_search("target_path", path, "path")
 
     def _new_vol(self, p: PoolObj, xml: str) -> StorageVolDef:
-        vdef = StorageVolDef.parse(xml)
+        vdef = StorageVolDef.parse(xml, pool_type=p.def_.type)
         if vdef.name in p.volumes:
             raise err(c.VIR_ERR_OPERATION_FAILED, "storage vol already exists")
         if p.allocation + vdef.allocation > p.capacity:
@@ -359,7 +359,7 @@ class StorageMixin(TestBase):
         flags_ok(flags, c.VIR_STORAGE_VOL_CREATE_VALIDATE, "testStorageVolCreateXMLFrom")
         with self._lock:
             p = self._active_pool(pool.name)
-            vdef = StorageVolDef.parse(xml)
+            vdef = StorageVolDef.parse(xml, pool_type=p.def_.type)
             if vdef.name in p.volumes:
                 raise err(c.VIR_ERR_OPERATION_FAILED, "storage vol already exists")
             if clonevol.name not in p.volumes:

@@ -218,6 +218,10 @@ class StorageVolDef(_Simple):
     root_tag = "volume"
     what = "volume_definition"
 
+    @classmethod
+    def from_element(cls, root: Any, pool: Any = None, pool_type: str | None = None) -> Any:
+        return super().from_element(root)
+
     def validate(self) -> None:
         if not self.name:
             raise make_error(c.VIR_ERR_XML_ERROR, "missing volume name element", c.VIR_FROM_STORAGE)
@@ -554,3 +558,26 @@ if _ConfDevDef is not None:
             new = cls(base.root)
             new._parent_attrs = base._parent_attrs
             return new
+
+try:
+    from ...conf.storage_vol import StorageVolDef as _ConfVolDef
+except ImportError:
+    _ConfVolDef = None  # type: ignore[assignment,misc]
+
+if _ConfVolDef is not None:
+    class StorageVolDef(_ConfVolDef):  # type: ignore[no-redef]
+        """The shared volume model, parsed for the pool type it belongs to."""
+
+        @classmethod
+        def parse(cls, xml: Any, pool: Any = None, pool_type: str | None = None,
+                  no_capacity: bool = False) -> Any:
+            base = _ConfVolDef.parse(xml, pool, pool_type, no_capacity)
+            return cls(base.root, base.pool_type, base.has_allocation)
+
+        @classmethod
+        def from_element(cls, elem: Any, pool: Any = None, pool_type: str | None = None) -> Any:
+            base = _ConfVolDef.from_element(elem, pool, pool_type)
+            return cls(base.root, base.pool_type, base.has_allocation)
+
+        def to_xml(self, inactive: bool = False, vol_type: str | None = None) -> str:
+            return super().to_xml(inactive)

@@ -293,7 +293,24 @@ SCENARIOS: dict[str, list[tuple[Any, ...]]] = {
                 ("pool_state", "p2"), ("pool_autostart", "p2", 1), ("pool_destroy", "p2"), ("pool_list",),
                 ("pool_define", POOL.format(name="default-pool", uuid="11111111-2222-3333-4444-0000000000a3")),
                 ("pool_sources", "logical"), ("pool_sources", "netfs", "<source><host name='nfs.example'/></source>"),
-                ("pool_sources", "netfs"), ("pool_sources", "dir"), ("pool_sources", "bogus")],
+                ("pool_sources", "netfs"), ("pool_sources", "dir"), ("pool_sources", "bogus"),
+                ("vol_create", "default-pool", "<volume><name>q.qcow2</name><capacity unit='G'>2</capacity>"
+                 "<target><format type='qcow2'/><permissions><mode>0640</mode></permissions></target></volume>"),
+                ("vol_xml", "default-pool", "q.qcow2"), ("vol_info", "default-pool", "q.qcow2"),
+                ("pool_info", "default-pool"),
+                ("vol_create", "default-pool", "<volume><name>noalloc</name><capacity>1024</capacity></volume>"),
+                ("vol_xml", "default-pool", "noalloc"), ("vol_create", "default-pool", "<volume><name>x</name></volume>"),
+                ("vol_create", "default-pool", "<volume><capacity>1</capacity></volume>"),
+                ("pool_define", "<pool type='netfs'><name>nfs</name><uuid>11111111-2222-3333-4444-0000000000c1</uuid>"
+                 "<source><host name='nfs.example'/><dir path='/export'/><format type='nfs'/></source>"
+                 "<target><path>/mnt/nfs</path></target></pool>"), ("pool_xml", "nfs"), ("pool_start", "nfs"),
+                ("vol_create", "nfs", VOL.format(name="n1", cap=100, alloc=100)), ("vol_xml", "nfs", "n1"),
+                ("pool_define", "<pool type='logical'><name>vg</name><uuid>11111111-2222-3333-4444-0000000000c2</uuid>"
+                 "<source><device path='/dev/sdb'/><name>vg</name><format type='lvm2'/></source>"
+                 "<target><path>/dev/vg</path></target></pool>"), ("pool_xml", "vg"), ("pool_start", "vg"),
+                ("vol_create", "vg", VOL.format(name="lv", cap=100, alloc=100)), ("vol_info", "vg", "lv"),
+                ("vol_xml", "vg", "lv"), ("pool_define", "<pool><name>x</name></pool>"),
+                ("pool_define", "<pool type='dir'><uuid>11111111-2222-3333-4444-0000000000c3</uuid></pool>")],
     "nodedev": [("dev_list",), ("dev_names",), ("dev_names", "scsi_host"), ("dev_num", "fc_host"),
                 ("dev_num", "vports"), ("dev_xml", "computer"), ("dev_xml", "scsi_host1"), ("dev_xml", "scsi_host11"),
                 ("dev_caps", "scsi_host1"), ("dev_parent", "scsi_host11"),
