@@ -144,8 +144,9 @@ class _Protocol(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.confirmed.done():
             self.confirmed.set_result(False)
-        detail = make_error(c.VIR_ERR_SYSTEM_ERROR, None, c.VIR_FROM_RPC,
-                            message="End of file while reading data: Input/output error")
+        said = self.client.endpoint.process_error()  # ssh's complaint, like libvirt's errfd
+        text = f"End of file while reading data: {said + ': ' if said else ''}Input/output error"
+        detail = make_error(c.VIR_ERR_SYSTEM_ERROR, None, c.VIR_FROM_RPC, message=text)
         self.client._fail(detail, eof=True)
 
     def pause_writing(self) -> None:

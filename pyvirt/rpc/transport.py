@@ -234,7 +234,7 @@ def open_endpoint(uri: URI, read_only: bool, driver_uri: str) -> Endpoint:
         verify = not _truthy(uri.param("no_verify"))
         ctx = tls_context(uri.param("pkipath"), verify)
         return Endpoint(_connect_tcp(host, port), f"{host}:{port}", ssl_context=ctx,
-                        server_hostname=host if verify else None)
+                        server_hostname=host if verify else "")
     if transport in ("ssh", "libssh", "libssh2"):
         sock_path = uri.param("socket") or default_unix_socket(uri, read_only, remote_host=True)
         return _spawn(ssh_command(uri, sock_path, driver_uri, read_only), f"ssh {uri.server}")

@@ -60,8 +60,8 @@ class RemoteDriver(SpecialMixin, EventsMixin, Driver):
 
     _type: str | None = None
 
-    @property  # type: ignore[override]
-    def type_name(self) -> str:  # noqa: D401 - libvirt asks the daemon once, then caches
+    @property
+    def type_name(self) -> str:  # type: ignore[override]
         """The hypervisor type of the far side (CONNECT_GET_TYPE, asked once)."""
         if self._type is None:
             self._type = str(self._call(procedure_by_name("CONNECT_GET_TYPE")).type)

@@ -228,6 +228,7 @@ class Sshd:
     port: int
     key: str
     user: str
+    ssh: str  # an ssh wrapper that keeps host keys out of ~/.ssh/known_hosts
 
 
 @pytest.fixture(scope="session")
@@ -265,7 +266,12 @@ PidFile {base}/sshd.pid
                             start_new_session=True)
     try:
         _wait_for(lambda: _port_open(port), "sshd", proc, log)
-        yield Sshd(port, userkey, "root")
+        wrapper = os.path.join(base, "ssh")
+        with open(wrapper, "w", encoding="utf-8") as fh:
+            fh.write('#!/bin/sh\nexec ssh -o UserKnownHostsFile=/dev/null -o GlobalKnownHostsFile=/dev/null '
+                     '-o LogLevel=ERROR "$@"\n')
+        os.chmod(wrapper, 0o755)
+        yield Sshd(port, userkey, "root", wrapper)
     finally:
         proc.terminate()
         try:
