@@ -230,7 +230,16 @@ def post_parse(root: Element, default_arch: str = "i686", inactive: bool = True)
             root.remove(node)   # libvirt reads these as strings; empty means absent
     if inactive:
         for tgt in root.iterfind("devices/disk/target"):
-            drop_attr(tgt, "tray")
+            if tgt.get("tray") == "closed":
+                drop_attr(tgt, "tray")
+        for label in root.findall("seclabel/imagelabel"):
+            label.getparent().remove(label)  # type: ignore[union-attr]
+        for dsrc in root.iterfind("devices/disk/source"):
+            for dlabel in dsrc.findall("seclabel"):
+                if dlabel.get("labelskip") is not None:
+                    drop_attr(dlabel, "labelskip")
+                    if not len(dlabel) and dlabel.get("relabel") in (None, "yes"):
+                        dsrc.remove(dlabel)
         for disk in root.iterfind("devices/disk"):
             for node in disk.iter("source", "backingStore"):
                 drop_attr(node, "index")

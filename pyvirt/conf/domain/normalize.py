@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from ... import constants as c
+from ...errors import make_error
 from ..xmlutil import Element
 
 from .devdefaults import _chardev, _hex
 from .props import drop_attr
-from .units import scale_to_kib
+from .units import scale_bytes, scale_to_kib
 
 _NET_PORTS = {"http": "80", "https": "443", "ftp": "21", "ftps": "990", "tftp": "69", "sheepdog": "7000",
               "nbd": "10809", "ssh": "22", "iscsi": "3260", "gluster": "24007", "vxhs": "9999"}
@@ -176,8 +178,32 @@ def _split_sched(cputune: Element, tag: str, attr: str) -> None:
     cputune.remove(anchor)
 
 
+def _firmware(root: Element) -> None:
+    fw = root.find("os/firmware")
+    if fw is None:
+        return
+    feats = {f.get("name"): f for f in fw.findall("feature")}
+    enrolled = feats.get("enrolled-keys")
+    if enrolled is None or enrolled.get("enabled") != "yes":
+        return
+    secure = feats.get("secure-boot")
+    if secure is not None and secure.get("enabled") == "no":
+        raise make_error(c.VIR_ERR_XML_DETAIL, "firmware feature 'enrolled-keys' cannot be enabled when "
+                         "firmware feature 'secure-boot' is disabled", c.VIR_FROM_DOMAIN)
+    if secure is None:
+        fw.append(fw.makeelement("feature", {"enabled": "yes", "name": "secure-boot"}))
+    else:
+        secure.set("enabled", "yes")
+
+
 def _misc(root: Element, devices: Element) -> None:
     _units(root)
+    _firmware(root)
+    for size in root.iter("max_size"):
+        parent = size.getparent()
+        if parent is not None and parent.tag == "metadata_cache":
+            size.text = str(scale_bytes(size.text, size.get("unit"), "max_size"))
+            size.set("unit", "bytes")
     _iothreads(root)
     _metadata(root)
     for menu in root.findall("os/bootmenu"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ... import constants as c
 from ...errors import make_error
 
-__all__ = ["scale_to_kib", "UNITS"]
+__all__ = ["scale_to_kib", "scale_bytes", "UNITS"]
 
 UNITS: dict[str, int] = {
     "b": 1, "bytes": 1,
@@ -20,8 +20,13 @@ UNITS: dict[str, int] = {
 ULLONG_MAX = 2 ** 64 - 1
 
 
+def scale_bytes(text: str | None, unit: str | None, what: str, default_unit: str = "b") -> int:
+    """*text* in *unit* as bytes; errors are libvirt's."""
+    return scale_to_kib(text, unit, what, default_unit, _exact=True)
+
+
 def scale_to_kib(text: str | None, unit: str | None, what: str, default_unit: str = "KiB",
-                 limit: int = ULLONG_MAX) -> int:
+                 limit: int = ULLONG_MAX, _exact: bool = False) -> int:
     """*text* in *unit* as KiB, rounded up; errors are libvirt's."""
     raw = text or ""
     try:
@@ -38,4 +43,4 @@ def scale_to_kib(text: str | None, unit: str | None, what: str, default_unit: st
     if value > limit // scale:
         raise make_error(c.VIR_ERR_OVERFLOW, f"value too large: {raw}{unit or ''}", c.VIR_FROM_NONE)
     total = value * scale
-    return (total + 1023) // 1024
+    return total if _exact else (total + 1023) // 1024
