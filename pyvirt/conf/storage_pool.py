@@ -101,24 +101,29 @@ def parse_perms(src: Element | None) -> Element | None:
 format_perms = parse_perms
 
 
-def _secret(auth: Element) -> Element:
-    node = auth.find("secret")
-    if node is None:
-        raise _err("Missing <secret> element in auth")
+def parse_secret_lookup(node: Element, stype: str | None) -> Element:
+    """virSecretLookupParseSecret + Format (errors from util/virsecret.c: domain none)."""
     uuid, usage = node.get("uuid"), node.get("usage")
     if uuid is None and usage is None:
-        raise _err("missing secret uuid or usage attribute")
-    if uuid and usage:
-        raise _err("either secret uuid or usage expected")
-    out = E("secret", ("type", node.get("type")))
+        raise xml_err("missing secret uuid or usage attribute", c.VIR_FROM_NONE)
+    if uuid is not None and usage is not None:
+        raise xml_err("either secret uuid or usage expected", c.VIR_FROM_NONE)
+    out = E("secret", ("type", stype))
     if uuid is not None:
         parsed = parse_uuid(uuid)
         if parsed is None:
-            raise _err(f"invalid secret uuid '{uuid}'")
+            raise xml_err(f"invalid secret uuid '{uuid}'", c.VIR_FROM_NONE)
         out.set("uuid", parsed)
     else:
         out.set("usage", usage or "")
     return out
+
+
+def _secret(auth: Element) -> Element:
+    node = auth.find("secret")
+    if node is None:
+        raise _err("Missing <secret> element in auth")
+    return parse_secret_lookup(node, node.get("type"))
 
 
 def parse_auth(src: Element) -> Element:
@@ -126,7 +131,7 @@ def parse_auth(src: Element) -> Element:
     user = src.get("username")
     if not user:
         raise _err("missing username for auth")
-    atype = src.get("type")
+    atype = src.get("type") or None
     if atype is not None and atype not in ("none", "chap", "ceph"):
         raise _err(f"unknown auth type '{atype}'", c.VIR_ERR_CONFIG_UNSUPPORTED)
     secret = _secret(src)
@@ -139,9 +144,10 @@ def parse_auth(src: Element) -> Element:
 
 
 def _valid_wwn(wwn: str) -> bool:
+    """virValidateWWN."""
     s = wwn[2:] if wwn.lower().startswith("0x") else wwn
     if len(s) != 16 or not all(ch in "0123456789abcdefABCDEF" for ch in s):
-        raise make_error(c.VIR_ERR_XML_ERROR, f"Malformed wwn: {wwn}", c.VIR_FROM_NONE)
+        raise make_error(c.VIR_ERR_INTERNAL_ERROR, f"Malformed wwn: {wwn}", c.VIR_FROM_NONE)
     return True
 
 
@@ -155,21 +161,21 @@ def _adapter(src: Element) -> Element | None:
         if src.find("parentaddr") is not None:
             raise _err("Use of 'parentaddr' element requires use of the adapter 'type'")
         name = src.get("name")
-        return E("adapter", ("type", "scsi_host"), ("name", name)) if name else None
+        return E("adapter", ("type", "scsi_host"), ("name", name)) if name is not None else None
     if atype == "fc_host":
         managed = tristate(src, "managed", DOM)
         wwnn, wwpn = src.get("wwnn"), src.get("wwpn")
-        if not wwnn or not wwpn:
+        if wwnn is None or wwpn is None:
             raise _err("'wwnn' and 'wwpn' must be specified for adapter type 'fchost'")
         _valid_wwn(wwnn)
         _valid_wwn(wwpn)
         pwwnn, pwwpn, fabric = src.get("parent_wwnn"), src.get("parent_wwpn"), src.get("parent_fabric_wwn")
-        if pwwnn and not pwwpn:
+        if pwwnn is not None and pwwpn is None:
             raise _err(f"when providing parent_wwnn='{pwwnn}', the parent_wwpn must also be provided")
-        if pwwpn and not pwwnn:
+        if pwwpn is not None and pwwnn is None:
             raise _err(f"when providing parent_wwpn='{pwwpn}', the parent_wwnn must also be provided")
         for w in (pwwnn, pwwpn, fabric):
-            if w:
+            if w is not None:
                 _valid_wwn(w)
         return E("adapter", ("type", "fc_host"), ("parent", src.get("parent")), ("parent_wwnn", pwwnn),
                  ("parent_wwpn", pwwpn), ("parent_fabric_wwn", fabric), ("managed", managed),
@@ -181,26 +187,27 @@ def _adapter(src: Element) -> Element | None:
         addr = paddr.find("address")
         if addr is None:
             raise _err("Missing scsi_host PCI address element")
-        uid = parse_int(paddr.get("unique_id"))
-        if uid is None or uid < 0:
+        uid = parse_int(xs(paddr, "./@unique_id") or None)
+        if uid is None or uid < 0 or uid > 0x7FFFFFFF:
             raise _err("Missing or invalid scsi adapter 'unique_id' value")
-        if name:
+        if name is not None:
             raise _err("Both 'name' and 'parent' cannot be specified for the 'scsi_host' adapter")
         pa = E("parentaddr", ("unique_id", uid))
         pa.append(format_pci_address(addr, DOM))
         drop_attr(pa[0], "type")
         out.append(pa)
-    elif not name:
+    elif name is None:
         raise _err("Either 'name' or 'parent' must be specified for the 'scsi_host' adapter")
     return out
 
 
-def _source(ptype: str, src: Element | None, pool_name: str | None) -> tuple[Element, str | None]:
+def _source(ptype: str, src: Element | None,
+            pool_name: str | None) -> tuple[Element, str | None, list[Exception]]:
     """Parse <source>; returns the canonical element (before name defaulting) and the source name."""
     flags, formats, default_fmt = POOL_TYPES[ptype]
     out = E("source")
     name = (xs(src, "./name") if src is not None else "") or None
-    if ptype == "rbd" and name is None:
+    if ptype == "rbd" and name is None and src is not None:
         raise _err("element 'name' is mandatory for RBD pool")
     fmt: str | None = None
     if formats is not None:
@@ -217,12 +224,12 @@ def _source(ptype: str, src: Element | None, pool_name: str | None) -> tuple[Ele
     if src is not None:
         for host in src.findall("host"):
             hname = host.get("name")
-            if not hname:
+            if hname is None:
                 raise _err("missing storage pool host name")
             port = None
             if host.get("port") is not None:
                 port = parse_int(host.get("port"))
-                if port is None:
+                if port is None or not -0x80000000 <= port <= 0x7FFFFFFF:
                     raise xml_err(f"Invalid value for attribute 'port' in element 'host': "
                                   f"'{host.get('port')}'. Expected integer value", c.VIR_FROM_XML)
             hosts.append(E("host", ("name", hname), ("port", port or None)))
@@ -280,16 +287,17 @@ def _source(ptype: str, src: Element | None, pool_name: str | None) -> tuple[Ele
         out.append(E("vendor", ("name", vendor)))
     if product:
         out.append(E("product", ("name", product)))
-    # validations that need the whole source
+    # checks libvirt makes after the pool's name and uuid: returned for the caller to raise
+    late: list[Exception] = []
     if flags & SRC_HOST and not hosts:
-        raise _err("missing storage pool source host name")
+        late.append(_err("missing storage pool source host name"))
     if flags & SRC_DIR and sdir is None:
-        raise _err("missing storage pool source path")
+        late.append(_err("missing storage pool source path"))
     if flags & SRC_ADAPTER and adapter is None:
-        raise _err("missing storage pool source adapter")
+        late.append(_err("missing storage pool source adapter"))
     if flags == SRC_DEVICE and not devices:
-        raise _err("missing storage pool source device name")
-    return out, name
+        late.append(_err("missing storage pool source device name"))
+    return out, name, late
 
 
 class StoragePoolDef(XMLModel):
@@ -433,7 +441,7 @@ def _canonical(src: Element) -> Element:
     if ptype not in POOL_TYPES:
         raise xml_err(f"Invalid value for attribute 'type' in element 'pool': '{ptype}'.", c.VIR_FROM_XML)
     flags = POOL_TYPES[ptype][0]
-    source, source_name = _source(ptype, src.find("source"), None)
+    source, source_name, late = _source(ptype, src.find("source"), None)
     name = xs(src, "./name") or None
     if name is None and flags & SRC_NAME:
         name = source_name
@@ -452,6 +460,8 @@ def _canonical(src: Element) -> Element:
     cow = tristate(cow_node, "state", DOM)
     if cow is not None and ptype not in ("fs", "dir"):
         raise make_error(c.VIR_ERR_NO_SUPPORT, "cow feature may only be used for 'fs' and 'dir' pools", DOM)
+    if late:
+        raise late[0]
     if flags & SRC_NAME:
         if source_name is None:
             source_name = name

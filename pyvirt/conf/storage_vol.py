@@ -11,9 +11,9 @@ import copy
 
 from .. import constants as c
 from ..errors import make_error
-from .netcommon import (add, E, format_doc, parse_doc, parse_int, parse_uuid, scaled_integer, xml_err,
+from .netcommon import (add, keep_open, parse_uint, E, format_doc, parse_doc, parse_int, parse_uuid, scaled_integer, xml_err,
                         XMLModel, xs)
-from .storage_pool import StoragePoolDef, parse_perms
+from .storage_pool import StoragePoolDef, parse_perms, parse_secret_lookup
 from .xmlutil import Element
 
 __all__ = ["StorageVolDef", "VOL_TYPES", "FILE_FORMATS"]
@@ -39,63 +39,61 @@ def _vol_formats(pool_type: str) -> tuple[tuple[str, ...], str] | None:
     return None
 
 
-def _size(value: str, unit: str | None) -> int:
-    num = parse_int(value)
-    if num is None or num < 0:
-        raise _err("malformed capacity element")
+def _scale(value: int, unit: str | None, limit: int) -> int:
+    """virScaleInteger with libvirt's errors."""
     try:
-        result = scaled_integer(value, unit)
+        result = scaled_integer(str(value), unit)
     except KeyError:
         raise make_error(c.VIR_ERR_INVALID_ARG, f"unknown suffix '{unit}'", c.VIR_FROM_NONE) from None
     except OverflowError:
-        raise make_error(c.VIR_ERR_OVERFLOW, f"value too large: {value}{unit or ''}", c.VIR_FROM_NONE) from None
-    if result is None:
-        raise _err("malformed capacity element")
-    if result > 0x7FFFFFFFFFFFFFFF:
+        result = None
+    if result is None or result > limit:
         raise make_error(c.VIR_ERR_OVERFLOW, f"value too large: {value}{unit or ''}", c.VIR_FROM_NONE)
     return result
 
 
+def _size(value: str, unit: str | None) -> int:
+    """virStorageSize: decimal bytes times *unit*, at most 2^63-1."""
+    if not value.strip().isdigit() or value != value.rstrip() or int(value) > 0xFFFFFFFFFFFFFFFF:
+        raise _err("malformed capacity element")
+    return _scale(int(value), unit, 0x7FFFFFFFFFFFFFFF)
+
+
 def _encryption(src: Element) -> Element:
-    fmt = src.get("format")
+    """virStorageEncryptionParseNode + Format."""
+    fmt = src.get("format") or None
     if fmt is None:
-        raise _err("unknown volume encryption format type (null)")
-    if fmt not in ("default", "qcow", "luks", "luks2", "luks-any"):
-        raise _err(f"unknown volume encryption format type {fmt}")
+        raise _err("unknown volume encryption format")
+    if fmt not in ("default", "qcow", "luks", "luks2"):
+        raise _err(f"unknown volume encryption format type {fmt}", c.VIR_ERR_CONFIG_UNSUPPORTED)
     engine = src.get("engine")
-    out = E("encryption", ("format", fmt), ("engine", engine if engine and engine != "default" else None))
+    if engine is not None and engine not in ("qemu", "librbd"):
+        raise xml_err(f"Invalid value for attribute 'engine' in element 'encryption': '{engine}'.", c.VIR_FROM_XML)
+    out = E("encryption", ("format", fmt), ("engine", engine))
     for sec in src.findall("secret"):
-        stype = sec.get("type")
+        stype = sec.get("type") or None
         if stype is None:
-            raise _err("unknown volume encryption secret type (null)")
+            raise _err("unknown volume encryption secret type")
         if stype != "passphrase":
-            raise _err(f"unknown volume encryption secret type {stype}")
-        uuid, usage = sec.get("uuid"), sec.get("usage")
-        if uuid is None and usage is None:
-            raise _err("missing secret uuid or usage attribute")
-        if uuid and usage:
-            raise _err("either secret uuid or usage expected")
-        if uuid is not None:
-            parsed = parse_uuid(uuid)
-            if parsed is None:
-                raise _err(f"invalid secret uuid '{uuid}'")
-            out.append(E("secret", ("type", stype), ("uuid", parsed)))
-        else:
-            out.append(E("secret", ("type", stype), ("usage", usage)))
-    cipher = src.find("cipher")
-    ivgen = src.find("ivgen")
-    if fmt == "luks" and cipher is not None:
-        name, size = cipher.get("name"), cipher.get("size")
-        if not name:
-            raise _err("cipher info missing 'name' attribute")
-        if not size or parse_int(size) is None:
-            raise _err(f"cannot parse cipher size: '{size}'")
-        out.append(E("cipher", ("name", name), ("size", parse_int(size)), ("mode", cipher.get("mode")),
-                     ("hash", cipher.get("hash"))))
+            raise _err(f"unknown volume encryption secret type {stype}", c.VIR_ERR_CONFIG_UNSUPPORTED)
+        out.append(parse_secret_lookup(sec, stype))
+    if fmt == "luks":
+        cipher, ivgen = src.find("cipher"), src.find("ivgen")
+        name = None
+        if cipher is not None:
+            name = cipher.get("name")
+            if name is None:
+                raise _err("cipher info missing 'name' attribute")
+            size = parse_uint(cipher, "size", c.VIR_FROM_XML, required=True)
+            out.append(E("cipher", ("name", name), ("size", size), ("mode", cipher.get("mode")),
+                         ("hash", cipher.get("hash"))))
         if ivgen is not None:
-            if not ivgen.get("name"):
+            if name is None:
+                raise _err("ivgen element found, but cipher is missing")
+            if ivgen.get("name") is None:
                 raise _err("missing ivgen info name string")
             out.append(E("ivgen", ("name", ivgen.get("name")), ("hash", ivgen.get("hash"))))
+    keep_open(out)
     return out
 
 
@@ -291,9 +289,12 @@ def _canonical(src: Element, pool_type: str, no_capacity: bool) -> tuple[Element
         _check_compat(compat)
     nocow = src.find("target/nocow") is not None
     cluster = None
-    csrc = src.find("target/clusterSize")
-    if csrc is not None and (csrc.text or "").strip():
-        cluster = _size(csrc.text or "", csrc.get("unit"))
+    cluster_s = xs(src, "./target/clusterSize")
+    if cluster_s:
+        if not cluster_s.isdigit():
+            raise xml_err(f"Invalid value '{cluster_s}' for element or attribute './target/clusterSize'",
+                          c.VIR_FROM_XML)
+        cluster = _scale(int(cluster_s), xs(src, "./target/clusterSize/@unit") or None, 0xFFFFFFFFFFFFFFFF)
     features = None
     fsrc = src.find("target/features")
     if fsrc is not None:
