@@ -13,7 +13,7 @@ import logging
 from typing import Any, Callable
 
 from .. import constants as c
-from ..drivers import open_driver
+from .. import drivers as _drivers
 from ..drivers.base import NodeDeviceRef, api_name
 from ..errors import LibvirtError, make_error
 from ..uri import parse_uri
@@ -225,20 +225,44 @@ def _connect_open(client: Client, spec: wire.ProcSpec, args: dict[str, Any]) -> 
         name = args.get("name") or ""
         read_only = client.read_only or bool(args.get("flags", 0) & c.VIR_CONNECT_RO)
         if not name:
-            name = "test:///default"  # libvirtd would probe; pyvirtd's only always-present driver
-        try:
-            uri = parse_uri(name)
-        except LibvirtError:
-            raise
-        if uri.is_remote:
-            # The daemon's own remote driver would connect back to a daemon: libvirtd refuses this too.
-            raise make_error(c.VIR_ERR_NO_CONNECT, name)
-        driver = open_driver(name, read_only)
-        if type(driver).__module__.startswith("pyvirt.drivers.remote"):
+            return _probe_open(client, read_only)
+        client.driver = open_local_driver(name, read_only)
+        client.read_only = read_only
+
+
+def open_local_driver(name: str, read_only: bool) -> Any:
+    """Open a driver of this process for *name*, never the remote driver.
+
+    pyvirt.drivers.open_driver falls back to the remote driver for URIs no local
+    driver takes; inside the daemon that would connect to a daemon socket, maybe
+    our own, and deadlock the worker pool. libvirtd answers "no connection driver
+    available" in that case, and so do we.
+    """
+    uri = parse_uri(name)
+    opener = None if uri.is_remote else _drivers._opener_for(uri.driver)
+    driver = opener(uri, read_only, None) if opener is not None else None
+    if driver is None or type(driver).__module__.startswith("pyvirt.drivers.remote"):
+        if driver is not None:
             driver.connect_close()
-            raise make_error(c.VIR_ERR_NO_CONNECT, name)
+        raise make_error(c.VIR_ERR_NO_CONNECT, name)
+    return driver
+
+
+def _probe_open(client: Client, read_only: bool) -> None:
+    """No URI given: like libvirtd, take the first local driver that accepts its default URI."""
+    import os
+    qemu = "qemu:///system" if os.geteuid() == 0 else "qemu:///session"
+    last: LibvirtError | None = None
+    for candidate in (qemu, "test:///default"):
+        try:
+            driver = open_local_driver(candidate, read_only)
+        except LibvirtError as err:
+            last = err
+            continue
         client.driver = driver
         client.read_only = read_only
+        return
+    raise last if last is not None else make_error(c.VIR_ERR_NO_CONNECT, "")
 
 
 def _connect_close(client: Client, spec: wire.ProcSpec, args: dict[str, Any]) -> None:

@@ -70,6 +70,8 @@ def test_settings_and_defaults() -> None:
      "configuration file syntax error: l.conf:1: expected a string list for 'tls_allowed_dn_list' parameter"),
     ('auth_tcp = "krb"', c.VIR_ERR_CONFIG_UNSUPPORTED,
      "unsupported configuration: l.conf:1: auth_tcp: unsupported auth krb"),
+    ('auth_tcp = "sasl"', c.VIR_ERR_CONFIG_UNSUPPORTED,
+     "unsupported configuration: l.conf:1: auth_tcp: unsupported auth sasl"),
     ("bogus_key = 1", c.VIR_ERR_CONF_SYNTAX,
      "configuration file syntax error: l.conf:1: unknown setting 'bogus_key'"),
     ("max_workers = 0", c.VIR_ERR_INTERNAL_ERROR, "internal error: 'max_workers' must be greater than 0"),

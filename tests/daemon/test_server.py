@@ -205,12 +205,6 @@ def test_bad_lengths_disconnect(server: Server, junk: bytes) -> None:
     ok.close()
 
 
-def test_connect_open_refuses_remote_uris(server: Server) -> None:
-    cl = RawClient(_sock(server))
-    cl.call(66)
-    hdr, body = cl.call(1, codec.encode("remote_connect_open_args", {"name": "test+tcp://h/default", "flags": 0}))
-    assert hdr[5] == 1 and _error(body)["code"] == c.VIR_ERR_NO_CONNECT
-    cl.close()
 
 
 def test_daemon_sends_keepalive_pings(tmp_path: Path) -> None:
@@ -233,3 +227,42 @@ def test_daemon_sends_keepalive_pings(tmp_path: Path) -> None:
     finally:
         srv.loop.call_soon_threadsafe(srv.stop)
         t.join(20)
+
+
+def test_max_client_requests_serialises_one_client(tmp_path: Path) -> None:
+    """With max_client_requests = 1 a client's second call waits for its first (libvirtd stops reading)."""
+    for ev in (SlowDriver.gate, SlowDriver.entered, SlowDriver.finished, SlowDriver.closed):
+        ev.clear()
+    cfg = DaemonConfig(unix_sock_dir=str(tmp_path / "sock"), max_client_requests=1)
+    srv = Server(cfg)
+    srv.open_listeners()
+    t = threading.Thread(target=lambda: asyncio.run(srv.serve()), daemon=True)
+    t.start()
+    try:
+        a = RawClient(_sock(srv))
+        _open(a)
+        first = _send(a, 23, "remote_domain_lookup_by_name_args", {"name": "block"})
+        second = _send(a, 59, None, None)
+        assert SlowDriver.entered.wait(10)
+        other = RawClient(_sock(srv))  # other clients are not held up
+        _open(other)
+        assert other.call(59)[0][5] == 0
+        SlowDriver.gate.set()
+        assert [a.recv()[0][4] for _ in range(2)] == [first, second]
+        a.close()
+        other.close()
+    finally:
+        SlowDriver.gate.set()
+        srv.loop.call_soon_threadsafe(srv.stop)
+        t.join(20)
+
+
+@pytest.mark.parametrize("uri", ["nosuchdriver:///system", "test+tcp://h/default", "qemu+ssh://h/system"])
+def test_connect_open_never_uses_the_remote_driver(server: Server, uri: str) -> None:
+    cl = RawClient(_sock(server))
+    cl.call(66)
+    hdr, body = cl.call(1, codec.encode("remote_connect_open_args", {"name": uri, "flags": 0}))
+    e = _error(body)
+    assert hdr[5] == 1 and e["code"] == c.VIR_ERR_NO_CONNECT
+    assert e["message"] == f"no connection driver available for {uri}"
+    cl.close()
