@@ -431,6 +431,15 @@ class DeviceView:
 
     def __init__(self, el: Any) -> None:
         self.el = el
+        self.xml = el  # the attribute name pyvirt.conf.domain's device classes use
+
+    @property
+    def target(self) -> str | None:
+        return self.target_dev
+
+    @property
+    def source(self) -> str | None:
+        return self.source_path
 
     @property
     def target_dev(self) -> str | None:

@@ -14,6 +14,11 @@ from .xmldefs import DomainDef, SnapshotDef
 
 __all__ = ["SnapshotsMixin"]
 
+try:
+    from ...conf.snapshot import SnapshotDef as _ConfSnapshotDef
+except ImportError:  # the stand-in below is used
+    _ConfSnapshotDef = None  # type: ignore[assignment,misc]
+
 STATE_NAMES = ("nostate", "running", "blocked", "paused", "shutdown", "shutoff", "crashed", "pmsuspended")
 _LIST_FILTERS = 1022
 _LIST_ALLOWED = c.VIR_DOMAIN_SNAPSHOT_LIST_ROOTS | c.VIR_DOMAIN_SNAPSHOT_LIST_TOPOLOGICAL | _LIST_FILTERS
@@ -166,7 +171,7 @@ class SnapshotsMixin(TestBase):
         flags_ok(flags, c.VIR_DOMAIN_SNAPSHOT_XML_SECURE, "testDomainSnapshotGetXMLDesc")
         with self._lock:
             d, s = self._snapdom(snap)
-            return _format_snapshot(s)
+            return _format_snapshot(s, bool(flags & c.VIR_DOMAIN_SNAPSHOT_XML_SECURE))
 
     # -- create -----------------------------------------------------------------
     def domain_snapshot_create_xml(self, dom: DomainRef, xml: str, flags: int = 0) -> SnapshotRef:
@@ -184,6 +189,17 @@ class SnapshotsMixin(TestBase):
                 raise err(c.VIR_ERR_OPERATION_UNSUPPORTED, "cannot create snapshot while checkpoint exists")
             if not d.persistent and flags & c.VIR_DOMAIN_SNAPSHOT_CREATE_HALT:
                 raise err(c.VIR_ERR_OPERATION_INVALID, "cannot halt after transient domain snapshot")
+            if _ConfSnapshotDef is not None:
+                s = self._create_conf(d, xml, redefine)
+                if not redefine and flags & c.VIR_DOMAIN_SNAPSHOT_CREATE_HALT and d.active():
+                    self._halt(d, c.VIR_DOMAIN_SHUTOFF_FROM_SNAPSHOT)
+                    events.append(self._lifecycle(d, c.VIR_DOMAIN_EVENT_STOPPED,
+                                                  c.VIR_DOMAIN_EVENT_STOPPED_FROM_SNAPSHOT))
+                if update_current:
+                    d.current_snapshot = s.name
+                ref = SnapshotRef(d.ref(), s.name)
+                self._fire(events)
+                return ref
             sdef = SnapshotDef.parse(xml)
             root = sdef.root
             if redefine:
@@ -205,7 +221,7 @@ class SnapshotsMixin(TestBase):
                 disk_mode = "external" if memory == "external" else "internal"
                 dom_xml = d.def_.to_xml(inactive=True, secure=True)
                 s = SnapObj(name, sdef, d.current_snapshot, now, state, dom_xml, memory, disk_mode)
-                s.description = sdef.description  # type: ignore[attr-defined]
+                s.description = sdef.description
                 d.snapshots[name] = s
                 if flags & c.VIR_DOMAIN_SNAPSHOT_CREATE_HALT and d.active():
                     self._halt(d, c.VIR_DOMAIN_SHUTOFF_FROM_SNAPSHOT)
@@ -216,6 +232,29 @@ class SnapshotsMixin(TestBase):
             ref = SnapshotRef(d.ref(), s.name)
         self._fire(events)
         return ref
+
+    def _create_conf(self, d: DomObj, xml: str, redefine: bool) -> SnapObj:
+        """Create or redefine a snapshot with the shared snapshot model."""
+        assert _ConfSnapshotDef is not None
+        sdef = _ConfSnapshotDef.parse(xml, d.def_, redefine=redefine)  # type: ignore[arg-type]
+        if redefine:
+            if sdef.domain is None:
+                raise err(c.VIR_ERR_INTERNAL_ERROR, "missing domain in snapshot", domain=c.VIR_FROM_DOMAIN_SNAPSHOT)
+            if sdef.domain.uuid != d.def_.uuid:
+                raise err(c.VIR_ERR_INVALID_ARG,
+                          f"definition for snapshot {sdef.name} must use uuid {d.def_.uuid}")
+            if sdef.parent is not None and sdef.parent not in d.snapshots:
+                raise err(c.VIR_ERR_INVALID_ARG, f"parent {sdef.parent} for snapshot {sdef.name} not found")
+        else:
+            sdef.align_for_create(STATE_NAMES[d.state])
+            if sdef.name in d.snapshots:
+                raise conf_err(c.VIR_ERR_OPERATION_FAILED, f"domain moment {sdef.name} already exists")
+            sdef.parent = d.current_snapshot
+        dom_xml = sdef.domain.to_xml(inactive=True, secure=True) if sdef.domain is not None else ""
+        s = SnapObj(sdef.name, sdef, sdef.parent, sdef.creation_time, sdef.state or "running", dom_xml,
+                    sdef.memory, "", sdef.description, sdef)
+        d.snapshots[s.name] = s
+        return s
 
     def _halt(self, d: DomObj, reason: int) -> None:
         if d.new_def is not None:
@@ -246,7 +285,7 @@ class SnapshotsMixin(TestBase):
             "no" if state == "shutoff" else "internal")
         ctime = int(root.findtext("creationTime") or 0)
         s = SnapObj(sdef.name, sdef, parent, ctime, state, dom_xml, memory, "")
-        s.description = sdef.description  # type: ignore[attr-defined]
+        s.description = sdef.description
         d.snapshots[sdef.name] = s
         return s
 
@@ -328,9 +367,12 @@ class SnapshotsMixin(TestBase):
             d.def_ = config
 
 
-def _format_snapshot(s: SnapObj) -> str:
+def _format_snapshot(s: SnapObj, secure: bool = False) -> str:
+    if s.conf is not None:
+        s.conf.parent = s.parent
+        return str(s.conf.to_xml(secure=secure))
     out = ["<domainsnapshot>", f"  <name>{escape_text(s.name)}</name>"]
-    desc = getattr(s, "description", None)
+    desc = s.description
     if desc:
         out.append(f"  <description>{escape_text(desc)}</description>")
     out.append(f"  <state>{s.state}</state>")

@@ -20,13 +20,15 @@ class SnapObj:
     """One snapshot of a domain."""
 
     name: str
-    xml_def: SnapshotDef
+    xml_def: Any
     parent: str | None
     creation_time: int
     state: str  # domain state name at snapshot time ("running", "shutoff", ...)
     dom_xml: str  # the domain definition saved in the snapshot
     memory: str = "no"
     disks: str = ""
+    description: str | None = None
+    conf: Any = None  # the pyvirt.conf.snapshot definition, when that model made it
 
 
 @dataclass
