@@ -3,6 +3,11 @@
 Types ethernet, bridge, bond and vlan, nested the way libvirt 9.0's
 interface_conf.c allows (bond slaves are ethernet; bridge ports are ethernet,
 bond or vlan); start mode, MTU and protocols only on the top-level interface.
+
+Deliberate differences from libvirt 9.0 (its bugs): a non-numeric ``<mtu size>`` gets an
+XML error naming the value (libvirt: "An error occurred, but the cause is unknown"), and
+an invalid bridge ``stp`` is refused (libvirt reports it but keeps the definition with
+the bridge's ports dropped).
 """
 
 from __future__ import annotations
@@ -36,12 +41,12 @@ def _xpath_int(node: Element, path: str) -> int | None | bool:
     if not raw:
         return None
     val = parse_int(raw)
-    return False if val is None else val
+    return False if val is None or not -0x80000000 <= val <= 0x7FFFFFFF else val
 
 
 def _protocol(src: Element) -> Element:
     family = src.get("family")
-    if not family:
+    if family is None:
         raise _err("protocol misses the family attribute")
     if family not in ("ipv4", "ipv6"):
         raise _err(f"unsupported protocol family '{family}'")
@@ -57,12 +62,12 @@ def _protocol(src: Element) -> Element:
         out.append(E("dhcp", ("peerdns", peerdns)))
     for ip in src.findall("ip"):
         address = ip.get("address")
-        if not address:
+        if address is None:
             continue
         prefix = 0
         if ip.get("prefix") is not None:
             val = parse_int(ip.get("prefix"), 0)
-            if val is None:
+            if val is None or not -0x80000000 <= val <= 0x7FFFFFFF:
                 raise _xml_attr_err(f"Invalid value for attribute 'prefix' in element 'ip': "
                                     f"'{ip.get('prefix')}'. Expected integer value")
             prefix = val
@@ -76,13 +81,13 @@ def _protocol(src: Element) -> Element:
 def _link(src: Element | None) -> Element | None:
     if src is None:
         return None
-    state = src.get("state")
+    state = src.get("state") or None  # '' is the enum's "no state"
     if state is not None and state not in _LINK_STATES:
         raise _xml_attr_err(f"Invalid value for attribute 'state' in element 'link': '{state}'.")
     speed = None
     if src.get("speed") is not None:
         speed = parse_int(src.get("speed"))
-        if speed is None or speed < 0:
+        if speed is None or speed < 0 or speed > 0xFFFFFFFF:
             raise _xml_attr_err(f"Invalid value for attribute 'speed' in element 'link': '{src.get('speed')}'. "
                                 "Expected non-negative integer value")
     if not speed and not state:
@@ -91,7 +96,7 @@ def _link(src: Element | None) -> Element | None:
 
 
 def _bond(src: Element) -> Element:
-    mode = src.get("mode")
+    mode = src.get("mode") or None
     if mode is not None and mode not in _BOND_MODES:
         raise _err(f"unknown bonding mode {mode}")
     out = E("bond", ("mode", mode))
@@ -149,8 +154,10 @@ def _iface(src: Element, parent: str | None) -> Element:
         mtu = 0
         if mtu_s:
             val = parse_int(mtu_s)
-            if val is None or val < 0:
-                raise _err("value of the 'size' attribute of 'mtu' element must be at most 100000")
+            if val is None or not 0 <= val <= 0xFFFFFFFF:
+                # libvirt 9.0 fails here without reporting anything ("An error occurred, but the
+                # cause is unknown"); pyvirt says what is wrong instead.
+                raise _err(f"invalid value '{mtu_s}' of the 'size' attribute of 'mtu' element")
             mtu = val
         if mtu > 100000:
             raise _err("value of the 'size' attribute of 'mtu' element must be at most 100000")
@@ -173,8 +180,9 @@ def _iface(src: Element, parent: str | None) -> Element:
             raise _err("bridge interface misses the bridge element")
         stp = bridge.get("stp")
         if stp is not None and stp not in ("on", "off"):
-            # libvirt reports this but carries on (its parser returns success)
-            stp = None
+            # libvirt 9.0 reports this, then accepts the definition with the bridge's ports
+            # silently dropped; pyvirt refuses it instead.
+            raise _err(f"bridge interface stp should be on or off got {stp}")
         br = E("bridge", ("stp", stp), ("delay", bridge.get("delay")))
         for port in bridge.findall("interface"):
             br.append(_iface(port, "bridge"))
