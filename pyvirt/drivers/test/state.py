@@ -9,7 +9,7 @@ from typing import Any
 from ... import constants as c
 from ...events import EventBus
 from ..base import DomainRef
-from .xmldefs import DomainDef, InterfaceDef, NetworkDef, NodeDeviceDef, SnapshotDef, StoragePoolDef, StorageVolDef
+from .xmldefs import DomainDef, InterfaceDef, NetworkDef, NodeDeviceDef, StoragePoolDef, StorageVolDef
 
 __all__ = ["TestState", "DomObj", "SnapObj", "NetObj", "PoolObj", "IfaceObj", "DevObj",
            "acquire_default", "release_default"]
