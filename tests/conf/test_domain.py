@@ -163,8 +163,10 @@ def test_parse_device_and_tags() -> None:
     assert DEVICE_TAGS[:6] == ("emulator", "disk", "controller", "lease", "filesystem", "interface")
     elem = parse_device("<disk type='file'><source file='/x'/><target dev='vdb'/></disk>")
     assert elem.tag == "disk"
-    with pytest.raises(LibvirtError):
+    with pytest.raises(LibvirtError) as info:
         parse_device("<bogus/>")
+    assert (info.value.code, info.value.message) == (c.VIR_ERR_CONFIG_UNSUPPORTED,
+                                                     "unsupported configuration: unknown device type 'bogus'")
 
 
 def test_attach_detach_update() -> None:

@@ -26,7 +26,7 @@ def parse_device(xml: str) -> Element:
     """Parse one device element (``<disk>``, ``<interface>``...) for attach/detach."""
     elem = parse_xml(xml, what="device_definition", domain=c.VIR_FROM_DOMAIN)
     if elem.tag not in DEVICE_TAGS:
-        raise make_error(c.VIR_ERR_XML_ERROR, f"unknown device type '{elem.tag}'", c.VIR_FROM_DOMAIN)
+        raise make_error(c.VIR_ERR_CONFIG_UNSUPPORTED, f"unknown device type '{elem.tag}'", c.VIR_FROM_DOMAIN)
     for node in elem.iter():
         if isinstance(node.tag, str) and len(node) and node.text is not None and not node.text.strip():
             node.text = None
