@@ -9,6 +9,7 @@ from lxml import etree
 
 from ... import constants as c
 from ..base import DomainRef
+from ...errors import make_error
 from .common import TestBase, err, flags_ok
 from .defaults import SYSINFO_XML
 
@@ -133,28 +134,42 @@ class HostMixin(TestBase):
         return []
 
     def connect_baseline_cpu(self, xml_cpus: list[str], flags: int = 0) -> str:
-        """A baseline of *xml_cpus*: the first CPU's model and vendor with the common features."""
+        """A baseline of *xml_cpus* (no CPU feature database: see the module notes).
+
+        One CPU comes back as given; several share the oldest of their models (in
+        libvirt's x86 model order) and the features they all require.
+        """
         flags_ok(flags, c.VIR_CONNECT_BASELINE_CPU_EXPAND_FEATURES, "testConnectBaselineCPU")
         if not xml_cpus:
-            raise err(c.VIR_ERR_INVALID_ARG, "nothing to baseline")
+            raise make_error(c.VIR_ERR_INVALID_ARG, "no CPUs given", c.VIR_FROM_CPU)
         models, vendors, feats = [], [], []
         for x in xml_cpus:
             try:
                 root = etree.fromstring(x.encode())
-            except etree.XMLSyntaxError:
-                raise err(c.VIR_ERR_XML_ERROR, "(CPU_definition):1: malformed CPU definition") from None
+            except etree.XMLSyntaxError as exc:
+                line = x.splitlines()[0] if x else ""
+                raise make_error(c.VIR_ERR_XML_DETAIL, None, c.VIR_FROM_CPU,
+                                 message=f"(CPU_definition):1: {_xml_msg(exc)}"
+                                         f"\n{line}\n^") from None
             cpu = root if root.tag == "cpu" else root.find(".//cpu")
             if cpu is None:
-                raise err(c.VIR_ERR_XML_ERROR, "missing CPU definition")
+                raise make_error(c.VIR_ERR_XML_ERROR, "XML does not contain expected 'cpu' element", c.VIR_FROM_CPU)
+            if not cpu.findtext("arch"):
+                raise make_error(c.VIR_ERR_XML_ERROR, "Missing CPU architecture", c.VIR_FROM_CPU)
             models.append(cpu.findtext("model"))
             vendors.append(cpu.findtext("vendor"))
             feats.append({f.get("name") or "" for f in cpu.findall("feature")
                           if f.get("policy", "require") in ("require", "force")})
-        common = set.intersection(*feats) if feats else set()
+        if any(v != vendors[0] for v in vendors):
+            raise make_error(c.VIR_ERR_OPERATION_FAILED, "CPU vendors do not match", c.VIR_FROM_CPU)
+        common = set.intersection(*feats)
+        order = {m: i for i, m in enumerate(X86_MODELS)}
+        model = min((m for m in models if m), key=lambda m: order.get(m, len(order)), default=None)
+        fallback = "forbid" if len(xml_cpus) == 1 else "allow"
         lines = ["<cpu mode='custom' match='exact'>"]
-        if models[0]:
-            lines.append(f"  <model fallback='allow'>{models[0]}</model>")
-        if vendors[0] and all(v == vendors[0] for v in vendors):
+        if model:
+            lines.append(f"  <model fallback='{fallback}'>{model}</model>")
+        if vendors[0]:
             lines.append(f"  <vendor>{vendors[0]}</vendor>")
         for f in sorted(common):
             lines.append(f"  <feature policy='require' name='{f}'/>")
@@ -215,3 +230,10 @@ class HostMixin(TestBase):
         if self._shared:
             from .state import release_default
             release_default(self.st)
+
+
+def _xml_msg(exc: Exception) -> str:
+    """libxml2's message for a syntax error, as libvirt prints it."""
+    log = getattr(exc, "error_log", None)
+    entries = list(log) if log is not None else []
+    return str(entries[0].message) if entries else str(exc)
