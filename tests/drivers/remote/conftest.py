@@ -280,3 +280,34 @@ PidFile {base}/sshd.pid
             proc.kill()
             proc.wait()
         shutil.rmtree(base, ignore_errors=True)
+
+
+# --- pyvirtd --------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def pyvirtd() -> Iterator[str]:
+    """pyvirt's own daemon (``python -m pyvirt.daemon``) on a private UNIX socket; yields its URI."""
+    import sys
+
+    base = tempfile.mkdtemp(prefix="pyvirtd-", dir="/tmp/pyvirt-tests")
+    conf = os.path.join(base, "pyvirtd.conf")
+    with open(conf, "w", encoding="utf-8") as fh:
+        fh.write(f'unix_sock_dir = "{base}/sock"\nauth_unix_rw = "none"\nauth_unix_ro = "none"\n')
+    log = os.path.join(base, "pyvirtd.log")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    env = dict(os.environ, PYTHONPATH=root)
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "pyvirt.daemon", "-f", conf, "-p", f"{base}/pid"],
+                                stdout=out, stderr=subprocess.STDOUT, env=env, cwd=base)
+    sock = os.path.join(base, "sock", "libvirt-sock")
+    try:
+        _wait_for(lambda: os.path.exists(sock + "-ro"), "pyvirtd", proc, log)
+        yield f"test+unix:///default?socket={sock}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        shutil.rmtree(base, ignore_errors=True)
