@@ -367,7 +367,13 @@ EVENT_SCENARIOS: dict[str, list[tuple[Any, ...]]] = {
                 ("net_start", "n1"), ("net_destroy", "n1"), ("net_undefine", "n1"),
                 ("pool_define", POOL.format(name="p1", uuid="11111111-2222-3333-4444-0000000000a1")),
                 ("pool_build", "p1"), ("pool_start", "p1"), ("pool_refresh", "p1"), ("pool_destroy", "p1"),
-                ("pool_delete", "p1"), ("pool_undefine", "p1"), ("dev_create", VHBA), ("dev_destroy", "scsi_host12")],
+                ("pool_delete", "p1"), ("pool_undefine", "p1"), ("dev_create", VHBA), ("dev_destroy", "scsi_host12"),
+                ("pool_create_xml", "<pool type='scsi'><name>hba</name><uuid>11111111-2222-3333-4444-0000000000b1</uuid>"
+                 "<source><adapter type='fc_host' parent='scsi_host1' wwnn='2000000012345678' "
+                 "wwpn='1000000012345678'/></source><target><path>/dev/disk/by-path</path></target></pool>"),
+                ("pool_destroy", "hba"),
+                ("net_create_xml", NET.format(name="n2", uuid="11111111-2222-3333-4444-000000000002", br="vb2", n=2)),
+                ("net_destroy", "n2"), ("if_begin",), ("if_rollback",)],
 }
 
 

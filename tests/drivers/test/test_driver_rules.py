@@ -223,3 +223,34 @@ def test_many_domains_lookup_is_indexed() -> None:
         assert d.domain_lookup_by_uuid(refs[-1].uuid).name == refs[-1].name
     finally:
         d.connect_close()
+
+
+def test_pool_refresh_and_object_filtered_events() -> None:
+    d = open_driver("test:///default")
+    refresh: list[str] = []
+    net_events: list[tuple[str, int]] = []
+    dev_events: list[tuple[str, int]] = []
+    try:
+        pool = d.storage_pool_lookup_by_name("default-pool")
+        d.connect_storage_pool_event_register_any(pool, c.VIR_STORAGE_POOL_EVENT_ID_REFRESH,
+                                                  lambda ref: refresh.append(ref.name))
+        net = d.network_lookup_by_name("default")
+        d.connect_network_event_register_any(net, c.VIR_NETWORK_EVENT_ID_LIFECYCLE,
+                                             lambda ref, ev, det: net_events.append((ref.name, ev)))
+        d.connect_node_device_event_register_any(NodeDeviceRef("scsi_host12"), c.VIR_NODE_DEVICE_EVENT_ID_LIFECYCLE,
+                                                 lambda ref, ev, det: dev_events.append((ref.name, ev)))
+        d.storage_pool_refresh(pool, 0)
+        other = d.network_define_xml("<network><name>other</name><bridge name='vbx'/></network>")
+        d.network_create(other)
+        d.network_destroy(net)
+        d.network_create(net)
+        vhba = ("<device><parent>scsi_host1</parent><capability type='scsi_host'><capability type='fc_host'>"
+                "<wwnn>2000000012341111</wwnn><wwpn>1000000012341111</wwpn></capability></capability></device>")
+        created = d.node_device_create_xml(vhba, 0)
+        d.node_device_destroy(created)
+        assert refresh == ["default-pool"]
+        assert net_events == [("default", c.VIR_NETWORK_EVENT_STOPPED), ("default", c.VIR_NETWORK_EVENT_STARTED)]
+        assert dev_events == [("scsi_host12", c.VIR_NODE_DEVICE_EVENT_CREATED),
+                              ("scsi_host12", c.VIR_NODE_DEVICE_EVENT_DELETED)]
+    finally:
+        d.connect_close()
