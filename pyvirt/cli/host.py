@@ -73,7 +73,7 @@ def cmd_version(ctl: Ctl, cmd: Cmd) -> bool:
 def cmd_capabilities(ctl: Ctl, cmd: Cmd) -> bool:
     with ctl.failing("failed to get capabilities"):
         caps = ctl.conn.getCapabilities()
-    ctl.print(caps if caps.endswith("\n") else caps + "\n")
+    ctl.print(f"{caps}\n")
     return True
 
 
@@ -103,6 +103,7 @@ def cmd_freecell(ctl: Ctl, cmd: Cmd) -> bool:
             return True
         mem = ctl.conn.getFreeMemory()
         if not mem:
+            ctl.last_error = "An error occurred, but the cause is unknown"
             return False
         ctl.print(f"Total: {mem // 1024} KiB\n")
         return True
@@ -126,6 +127,7 @@ def cmd_freepages(ctl: Ctl, cmd: Cmd) -> bool:
     all_, cellno, pagesz = cmd.bool("all"), cmd.has("cellno"), cmd.has("pagesize")
     ctl.exclusive_var(all_, "all", cellno, "cellno")
     size = ctl.opt_scaled(cmd, "pagesize", 1024, UINT_MAX) or 0
+    assert isinstance(size, int)
     kib = -(-size // 1024)
     if all_:
         doc = _caps_doc(ctl, "unable to get node capabilities")

@@ -115,9 +115,16 @@ def cmd_nodedev_info(ctl: Ctl, cmd: Cmd) -> bool:
         parent = dev.parent() or ""
     except ctl.lv.libvirtError:
         parent = ""
+    def truthy(fn: Any) -> bool:
+        # virsh tests the raw C return value, so an error (-1) reads as "yes"
+        try:
+            return bool(fn())
+        except ctl.lv.libvirtError:
+            return True
+
     out = [f"{'Name:':<15} {dev.name()}\n", f"{'Parent:':<15} {parent}\n",
-           f"{'Active:':<15} {'yes' if dev.isActive() else 'no'}\n",
-           f"{'Persistent:':<15} {'yes' if dev.isPersistent() else 'no'}\n"]
+           f"{'Active:':<15} {'yes' if truthy(dev.isActive) else 'no'}\n",
+           f"{'Persistent:':<15} {'yes' if truthy(dev.isPersistent) else 'no'}\n"]
     try:
         out.append(f"{'Autostart:':<15} {'yes' if dev.autostart() else 'no'}\n")
     except ctl.lv.libvirtError:

@@ -46,40 +46,37 @@ def strtol(text: str, lo: int, hi: int, wrap_mod: int = 0) -> int | None:
     return val
 
 
-_SCALE = {"": 0, "b": 0, "k": 1, "m": 2, "g": 3, "t": 4, "p": 5, "e": 6}
+def scale_integer(text: str, default_scale: int, limit: int) -> int | str | None:
+    """Parse a scaled integer like virStrToLong_ullp + virScaleInteger.
 
-
-def scale_integer(text: str, default_scale: int, limit: int) -> int | None:
-    """Parse a scaled integer like virScaleInteger (suffixes KiB, MB, G, ...)."""
-    m = re.match(r"^\s*\+?(\d+)(.*)$", text)
+    Returns the value, None if the number itself is malformed, or the libvirt error
+    message virScaleInteger would report for a bad suffix or an overflow.
+    """
+    m = re.match(r"^\s*\+?(\d+)(.*)$", text, re.S)
     if not m:
         return None
     val = int(m.group(1))
+    if val > 2**64 - 1:
+        return None
     suffix = m.group(2)
     if not suffix:
         scale = default_scale
+    elif suffix.lower() in ("b", "byte", "bytes"):
+        scale = 1
     else:
-        s = suffix.lower()
-        base = 1024
-        unit = s[:1]
-        if unit not in _SCALE:
-            return None
-        rest = s[1:]
-        if rest in ("", "ib"):
+        if len(suffix) == 1 or suffix[1:].lower() == "ib":
             base = 1024
-        elif rest == "b":
+        elif suffix[1].lower() == "b" and len(suffix) == 2:
             base = 1000
         else:
-            return None
-        if unit == "b" and rest:
-            return None
-        scale = base ** _SCALE[unit]
-    if val > limit // max(scale, 1) and val * scale > limit:
-        return None
-    val *= scale
-    if val > limit:
-        return None
-    return val
+            return f"invalid argument: unknown suffix '{suffix}'"
+        power = {"k": 1, "m": 2, "g": 3, "t": 4, "p": 5, "e": 6}.get(suffix[0].lower())
+        if power is None:
+            return f"invalid argument: unknown suffix '{suffix}'"
+        scale = base ** power
+    if val and val > limit // scale:
+        return f"numerical overflow: value too large: {val}{suffix}"
+    return val * scale
 
 
 class Ctl:
@@ -132,7 +129,10 @@ class Ctl:
         self.last_error = None
         if exc is None:
             return
-        msg = exc.get_error_message() if hasattr(exc, "get_error_message") else str(exc)
+        if isinstance(exc, str):
+            msg = exc
+        else:
+            msg = exc.get_error_message() if hasattr(exc, "get_error_message") else str(exc)
         self.error(msg if msg else "unknown error")
 
     @contextlib.contextmanager
@@ -213,7 +213,9 @@ class Ctl:
         if got is None:
             return None
         val = scale_integer(got[1], scale, limit)
-        if val is None:
+        if isinstance(val, str):
+            self.last_error = val
+        if not isinstance(val, int):
             raise self.fail(f"Scaled numeric value '{got[1]}' for <{name}> option is "
                             "malformed or out of range")
         return val

@@ -64,7 +64,9 @@ def lookup_vol(ctl: Ctl, cmd: Cmd, optname: str = "vol", poolopt: str | None = "
 
 def _size(ctl: Ctl, text: str) -> int:
     val = scale_integer(text, 1, 2**64 - 1)
-    if val is None:
+    if isinstance(val, str):
+        ctl.last_error = val
+    if not isinstance(val, int):
         raise ctl.fail(f"Malformed size {text}")
     return val
 

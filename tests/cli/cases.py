@@ -240,7 +240,7 @@ for line in ["pool-list", "pool-list --all", "pool-list --details", "pool-list -
              "pool-define-as p1 netfs --source-host h --source-path /x --target /mnt "
              "--print-xml",
              "pool-define-as p1 dir --target /tmp/p1; pool-list --all --details; "
-             "pool-dumpxml p1",
+             "pool-dumpxml p1 --xpath //target",
              "pool-create-as p2 dir --target /tmp/p2; pool-list --details",
              "pool-create-as p2 dir --overwrite --no-overwrite",
              "vol-list default-pool", "vol-list --details default-pool",
