@@ -230,7 +230,7 @@ def _ip(net: str, src: Element) -> Element:
                 hosts.append(dhcp_host(net, addr, child))
             elif child.tag == "bootp" and addr.version == 4:
                 file = child.get("file")
-                if not file:
+                if file is None:
                     continue
                 server = child.get("server")
                 server_ip = parse_ip(server) if server is not None else None
