@@ -70,6 +70,9 @@ CASES: dict[str, str] = {
     "memory-spaces": _dom("<name>e1</name><memory> 1024 </memory>" + _OS),
     "memory-hex": _dom("<name>e1</name><memory>0x400</memory>" + _OS),
     "vcpu-spaces": _dom(_BASE + "<vcpu> 2 </vcpu>"),
+    "vcpu-zero": _dom(_BASE + "<vcpu>0</vcpu>"),
+    "numa-too-many-cpus": _dom(_BASE + "<vcpu>2</vcpu><cpu><numa><cell cpus='0-2' memory='1024'/></numa></cpu>"),
+    "numa-cpu-id-too-big": _dom(_BASE + "<vcpu>4</vcpu><cpu><numa><cell cpus='5' memory='1024'/></numa></cpu>"),
     "unknown-disk-name": _dom(_BASE + "<devices><disk type='file'><source file='/a'/>"
                                    "<target dev='foo' bus='ide'/></disk></devices>"),
 }

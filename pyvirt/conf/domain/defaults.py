@@ -17,7 +17,7 @@ from .units import scale_to_kib
 from .common import (CLOCK_OFFSETS, DISK_TYPES, LIFECYCLE, OS_TYPES, VIRT_TYPES, _child,
                      _err, check_mac, check_uuid)
 from .devdefaults import _address, _consoles, _graphics, _hostdevs, _interfaces, _video
-from .normalize import _cpu, _misc
+from .normalize import _cpu, _misc, parse_bitmap
 from .validate import check_devices, check_devices_late, check_pci_addresses
 
 __all__ = ["post_parse", "check_uuid", "check_mac", "OS_TYPES", "VIRT_TYPES"]
@@ -79,9 +79,32 @@ def _vcpu(root: Element) -> None:
     except ValueError:
         raise _err(c.VIR_ERR_XML_ERROR, "maximum vcpus count must be an integer") from None
     node.text = str(count)
-    if node.get("placement") is None:
-        node.set("placement", "auto" if root.find("numatune/memory[@placement='auto']") is not None
-                 else "static")
+    cells = [parse_bitmap(cell.get("cpus", "")) for cell in root.findall("cpu/numa/cell")]
+    if sum(len(cpus) for cpus in cells) > count:
+        raise _err(c.VIR_ERR_INTERNAL_ERROR, "Number of CPUs in <numa> exceeds the <vcpu> count")
+    if max((max(cpus) for cpus in cells if cpus), default=0) >= count:
+        raise _err(c.VIR_ERR_INTERNAL_ERROR, "CPU IDs in <numa> exceed the <vcpu> count")
+    numa_auto = root.find("numatune/memory[@placement='auto']") is not None
+    pinned = (node.get("cpuset") is not None or root.find("cputune/vcpupin") is not None
+              or root.find("cputune/emulatorpin") is not None or root.find("cputune/iothreadpin") is not None)
+    if node.get("placement") is None or (numa_auto and not pinned):
+        node.set("placement", "auto" if numa_auto else "static")
+    mem = root.find("numatune/memory")
+    if mem is not None:
+        if mem.get("mode") is None:
+            mem.set("mode", "strict")
+        if mem.get("placement") is None and mem.get("nodeset") is None and node.get("placement") == "auto":
+            mem.set("placement", "auto")
+        if mem.get("placement") == "auto":
+            drop_attr(mem, "nodeset")
+        elif mem.get("placement") == "static":
+            drop_attr(mem, "placement")
+    elif node.get("placement") == "auto":
+        tune = root.find("numatune")
+        if tune is None:
+            tune = root.makeelement("numatune", {})
+            root.append(tune)
+        tune.insert(0, tune.makeelement("memory", {"mode": "strict", "placement": "auto"}))
     cur = node.get("current")
     if cur is not None and int(cur) == count:
         del node.attrib["current"]
@@ -232,6 +255,8 @@ def post_parse(root: Element, default_arch: str = "i686", inactive: bool = True)
         for tgt in root.iterfind("devices/disk/target"):
             if tgt.get("tray") == "closed":
                 drop_attr(tgt, "tray")
+        for tune in root.findall("cputune/cachetune") + root.findall("cputune/memorytune"):
+            drop_attr(tune, "id")
         for label in root.findall("seclabel/imagelabel"):
             label.getparent().remove(label)  # type: ignore[union-attr]
         for dsrc in root.iterfind("devices/disk/source"):
