@@ -16,6 +16,13 @@ from .xmldefs import DomainDef
 
 __all__ = ["DomainConfigMixin"]
 
+TAINT_MESSAGES = ("custom configuration parameters specified", "custom monitor control commands issued",
+                  "running with undesirable elevated privileges", "network configuration using opaque shell scripts",
+                  "potentially unsafe disk format probing", "managing externally launched configuration",
+                  "potentially unsafe use of host CPU passthrough", "configuration potentially modified by hook script",
+                  "use of host cdrom passthrough", "custom device tree blob used",
+                  "custom guest agent control commands issued", "hypervisor feature autodetection override",
+                  "use of deprecated configuration settings", "custom device configuration")
 CPUMAP_CPUS = 8
 UNLIMITED = 9007199254740991
 _LF = c.VIR_DOMAIN_AFFECT_LIVE | c.VIR_DOMAIN_AFFECT_CONFIG
@@ -563,8 +570,13 @@ class DomainConfigMixin(TestBase):
         flags_ok(flags, c.VIR_DOMAIN_MESSAGE_DEPRECATION | c.VIR_DOMAIN_MESSAGE_TAINTING,
                  "testDomainGetMessages")
         with self._lock:
-            self._dom(dom)
-        return []
+            d = self._dom(dom)
+            out: list[str] = []
+            if not flags or flags & c.VIR_DOMAIN_MESSAGE_TAINTING:
+                out += [f"tainted: {TAINT_MESSAGES[i]}" for i in range(len(TAINT_MESSAGES)) if d.taint & (1 << i)]
+            if not flags or flags & c.VIR_DOMAIN_MESSAGE_DEPRECATION:
+                out += [f"deprecated configuration: {m}" for m in d.deprecations]
+            return out
 
     def domain_get_launch_security_info(self, dom: DomainRef, flags: int = 0) -> dict[str, Any]:
         flags_ok(flags, 0, "testDomainGetLaunchSecurityInfo")

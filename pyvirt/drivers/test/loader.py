@@ -181,7 +181,33 @@ def _parse_domains(st: TestState, root: Any, base: str | None) -> None:
             start_domain(st, dom, c.VIR_DOMAIN_RUNNING_BOOTED)
             dom.has_managed_save = has_ms
         dom.state, dom.reason = runstate, 0
+        _check_taint(dom)
         dom.iothreads = {i: [32768, 0, 0] for i in d.iothread_ids}
+
+
+def _check_taint(dom: DomObj) -> None:
+    """libvirt's taint checks, run when the test driver loads a domain."""
+    root = dom.def_.root
+    bits = 0
+    for disk in root.findall("devices/disk"):
+        if disk.get("rawio") == "yes":
+            bits |= 1 << 2
+        src = disk.find("source")
+        if disk.get("device") == "cdrom" and disk.get("type") == "block" and src is not None and src.get("dev"):
+            bits |= 1 << 8
+    for hostdev in root.findall("devices/hostdev"):
+        if hostdev.get("type") == "scsi" and hostdev.get("rawio") == "yes":
+            bits |= 1 << 2
+    for net in root.findall("devices/interface"):
+        if net.find("script") is not None:
+            bits |= 1 << 3
+    cpu = root.find("cpu")
+    if cpu is not None and cpu.get("mode", "custom") == "custom" and (cpu.findtext("model") or "") == "Deprecated-Test":
+        bits |= 1 << 12
+        dom.deprecations.append("CPU model Deprecated-Test")
+    if root.find("os/dtb") is not None:
+        bits |= 1 << 9
+    dom.taint |= bits
 
 
 def _parse_networks(st: TestState, root: Any, base: str | None) -> None:

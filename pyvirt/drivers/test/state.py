@@ -73,6 +73,8 @@ class DomObj:
     iotune: dict[str, dict[str, Any]] = field(default_factory=dict)
     iothread_pins: dict[int, list[bool]] = field(default_factory=dict)
     ref_cache: DomainRef | None = None
+    taint: int = 0  # bits of virDomainTaintFlags
+    deprecations: list[str] = field(default_factory=list)
     # (definition, (max memory, memory, vcpus)): dropped whenever a caller may change a definition
     info_cache: tuple[Any, tuple[int, int, int]] | None = None
 

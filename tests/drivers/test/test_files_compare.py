@@ -27,7 +27,8 @@ def _per_domain(names: list[str]) -> list[tuple[Any, ...]]:
     out: list[tuple[Any, ...]] = []
     for n in names:
         out += [("lookup", n), ("info", n), ("state", n), ("active", n), ("xml", n),
-                ("xml", n, c.VIR_DOMAIN_XML_INACTIVE), ("has_ms", n), ("snap_names", n), ("has_current", n)]
+                ("xml", n, c.VIR_DOMAIN_XML_INACTIVE), ("has_ms", n), ("snap_names", n), ("has_current", n),
+                ("messages", n), ("messages", n, 1), ("messages", n, 2)]
     return out
 
 

@@ -71,6 +71,7 @@ OPS: dict[str, Op] = {
     "free_pages": (lambda cn, p, s, n: cn.getFreePages(p, s, n, 0), lambda d, p, s, n: d.node_get_free_pages(p, s, n, 0)),
     "cpu_models": (lambda cn, a: cn.getCPUModelNames(a, 0), lambda d, a: d.connect_get_cpu_model_names(a, 0)),
     "baseline": (lambda cn, cpus: cn.baselineCPU(cpus, 0), lambda d, cpus: d.connect_baseline_cpu(cpus, 0)),
+    "messages": (lambda cn, n, f=0: _real_dom(cn, n).messages(f), lambda d, n, f=0: d.domain_get_messages(_py_dom(d, n), f)),
     "sec_model": (lambda cn: cn.getSecurityModel(), lambda d: list(d.node_get_security_model())),
     # domain lookups and listings
     "list_all": (lambda cn, f=0: sorted(x.name() for x in cn.listAllDomains(f)),
