@@ -71,23 +71,34 @@ def test_completion_candidates(monkeypatch: pytest.MonkeyPatch) -> None:
 _ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]")
 
 
-def _read_until(fd: int, needle: bytes, timeout: float = 20.0) -> bytes:
-    buf = b""
-    end = time.monotonic() + timeout
-    while needle not in _ANSI.sub(b"", buf):
-        left = end - time.monotonic()
-        if left <= 0:
-            raise AssertionError(f"timed out waiting for {needle!r}; got {buf[-500:]!r}")
-        r, _, _ = select.select([fd], [], [], left)
-        if r:
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            buf += chunk
-    return buf
+class Terminal:
+    """Reads a pty, remembering what was already matched."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.text = b""
+        self.pos = 0
+
+    def expect(self, needle: bytes, timeout: float = 30.0) -> None:
+        end = time.monotonic() + timeout
+        while True:
+            plain = _ANSI.sub(b"", self.text)
+            idx = plain.find(needle, self.pos)
+            if idx >= 0:
+                self.pos = idx + len(needle)
+                return
+            left = end - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"timed out waiting for {needle!r}; got {plain[-500:]!r}")
+            r, _, _ = select.select([self.fd], [], [], left)
+            if r:
+                try:
+                    chunk = os.read(self.fd, 4096)
+                except OSError:
+                    chunk = b""
+                if not chunk:
+                    raise AssertionError(f"EOF waiting for {needle!r}; got {plain[-500:]!r}")
+                self.text += chunk
 
 
 def test_terminal_session(tmp_path: Path) -> None:
@@ -103,15 +114,16 @@ def test_terminal_session(tmp_path: Path) -> None:
                             close_fds=True)
     os.close(slave)
     try:
-        _read_until(master, b"Welcome to pyvirsh")
-        _read_until(master, b"pyvirsh #")
+        term = Terminal(master)
+        term.expect(b"Welcome to pyvirsh")
+        term.expect(b"pyvirsh #")
         os.write(master, b"uri\r")
-        _read_until(master, b"test:///default")
-        _read_until(master, b"pyvirsh #")
+        term.expect(b"test:///default")
+        term.expect(b"pyvirsh #")
         os.write(master, b"hostna\t")
-        _read_until(master, b"hostname")
+        term.expect(b"hostname")
         os.write(master, b"\r")
-        _read_until(master, b"pyvirsh #")
+        term.expect(b"pyvirsh #")
         os.write(master, b"quit\r")
         assert proc.wait(timeout=20) == 0
     finally:
