@@ -70,6 +70,10 @@ CASES: dict[str, str] = {
     "memory-spaces": _dom("<name>e1</name><memory> 1024 </memory>" + _OS),
     "memory-hex": _dom("<name>e1</name><memory>0x400</memory>" + _OS),
     "vcpu-spaces": _dom(_BASE + "<vcpu> 2 </vcpu>"),
+    "bootmenu-timeout": _dom("<name>e1</name><memory>1024</memory><os><type>hvm</type>"
+                             "<bootmenu enable='yes' timeout='70000'/></os>"),
+    "bootmenu-timeout-text": _dom("<name>e1</name><memory>1024</memory><os><type>hvm</type>"
+                                  "<bootmenu enable='yes' timeout='abc'/></os>"),
     "vcpu-zero": _dom(_BASE + "<vcpu>0</vcpu>"),
     "numa-too-many-cpus": _dom(_BASE + "<vcpu>2</vcpu><cpu><numa><cell cpus='0-2' memory='1024'/></numa></cpu>"),
     "numa-cpu-id-too-big": _dom(_BASE + "<vcpu>4</vcpu><cpu><numa><cell cpus='5' memory='1024'/></numa></cpu>"),
@@ -117,6 +121,20 @@ _DEVICE_CASES = {
                            "<video><model type='qxl' primary='yes'/></video>",
     "video-none-not-alone": "<video><model type='none'/></video><video><model type='vga'/></video>",
     "tpm-no-backend": "<tpm model='tpm-tis'/>",
+    "hostdev-dup": "<hostdev mode='subsystem' type='pci'><source><address domain='0' bus='1' slot='0' "
+                   "function='0'/></source></hostdev><hostdev mode='subsystem' type='pci' managed='yes'>"
+                   "<source><address domain='0x0000' bus='0x01' slot='0x00' function='0x0'/></source></hostdev>",
+    "drive-address-dup": "<disk type='file'><source file='/a'/><target dev='sda' bus='scsi'/>"
+                         "<address type='drive' controller='0' bus='0' target='0' unit='1'/></disk>"
+                         "<disk type='file'><source file='/b'/><target dev='sdb' bus='scsi'/></disk>",
+    "ide-pci-address": "<disk type='file'><source file='/a'/><target dev='hda' bus='ide'/>"
+                       "<address type='pci' slot='5'/></disk>",
+    "lun-on-file": "<disk type='file' device='lun'><source file='/a'/><target dev='sda' bus='scsi'/></disk>",
+    "listen-mismatch": "<graphics type='vnc' listen='1.2.3.4'><listen type='address' address='5.6.7.8'/>"
+                       "</graphics>",
+    "listen-network-missing": "<graphics type='vnc'><listen type='network'/></graphics>",
+    "usb-none-redirdev": "<controller type='usb' model='none'/><redirdev bus='usb' type='spicevmc'/>",
+    "usb-none-second": "<controller type='usb' model='none'/><controller type='usb' index='1' model='piix3-uhci'/>",
     "usb-none-tablet": "<controller type='usb' model='none'/><input type='tablet' bus='usb'/>",
 }
 CASES.update({name: _dom(_BASE + f"<devices>{xml}</devices>") for name, xml in _DEVICE_CASES.items()})

@@ -151,8 +151,26 @@ def _clock(root: Element) -> None:
     clock.set("offset", offset)
 
 
-def _disks(devices: Element) -> None:
+def _disk_path(disk: Element) -> str | None:
+    src = disk.find("source")
+    if src is None:
+        return None
+    return src.get("file") or src.get("dev") or src.get("dir") or src.get("name")
+
+
+def _duplicate_disks(devices: Element) -> None:
+    """libvirt's duplicate target check, run on the disks in their final order."""
     seen: dict[str, Element] = {}
+    for disk in devices.findall("disk"):
+        dev = disk.find("target").get("dev", "")  # type: ignore[union-attr]
+        if dev in seen:
+            raise _err(c.VIR_ERR_XML_ERROR,
+                       f"target '{dev}' duplicated for disk sources '{_disk_path(seen[dev]) or '<null>'}' and "
+                       f"'{_disk_path(disk) or '<null>'}'")
+        seen[dev] = disk
+
+
+def _disks(devices: Element) -> None:
     for disk in devices.findall("disk"):
         dtype = disk.get("type", "file")
         if dtype not in DISK_TYPES:
@@ -171,14 +189,6 @@ def _disks(devices: Element) -> None:
                 raise make_error(c.VIR_ERR_NO_TARGET, path, c.VIR_FROM_DOMAIN)
             raise make_error(c.VIR_ERR_NO_TARGET, None, c.VIR_FROM_DOMAIN)
         dev = tgt.get("dev", "")
-        if dev in seen:
-            other = seen[dev].find("source")
-            opath = None if other is None else (other.get("file") or other.get("dev") or other.get("dir")
-                                                 or other.get("name"))
-            raise _err(c.VIR_ERR_XML_ERROR,
-                       f"target '{dev}' duplicated for disk sources '{opath or '<null>'}' and "
-                       f"'{path or '<null>'}'")
-        seen[dev] = disk
         if disk.get("device") in ("cdrom",) and disk.find("readonly") is None:
             disk.append(disk.makeelement("readonly", {}))
         if tgt.get("bus") is None:
@@ -207,6 +217,15 @@ _BOOT_HOLDERS = ("disk", "interface", "hostdev", "redirdev", "filesystem")
 
 
 def _boot(root: Element, devices: Element, os_type: str) -> None:
+    menu = root.find("os/bootmenu")
+    if menu is not None and menu.get("enable") == "yes" and menu.get("timeout") is not None:
+        timeout = menu.get("timeout", "")
+        if not timeout.isdigit():
+            raise make_error(c.VIR_ERR_XML_ERROR, f"Invalid value for attribute 'timeout' in element "
+                             f"'bootmenu': '{timeout}'. Expected non-negative integer value", c.VIR_FROM_XML)
+        if int(timeout) > 65535:
+            raise _err(c.VIR_ERR_CONFIG_UNSUPPORTED,
+                       "invalid value for boot menu timeout, must be in range [0,65535]")
     if os_type != "hvm":
         return
     os_boot = root.findall("os/boot")
@@ -298,6 +317,7 @@ def post_parse(root: Element, default_arch: str = "i686", inactive: bool = True)
     check_pci_addresses(root)
     _disks(devices)
     order_disks(devices)
+    _duplicate_disks(devices)
     _interfaces(devices)
     _hostdevs(devices)
     _boot(root, devices, os_type)

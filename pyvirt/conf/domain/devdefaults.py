@@ -36,6 +36,14 @@ def _graphics(dev: Element) -> None:
         dev.insert(0, node)
         listens = [node]
     first = listens[0]
+    if addr is not None and first.get("type") in ("address", "network") and first.get("address") \
+            and first.get("address") != addr:
+        raise _err(c.VIR_ERR_CONFIG_UNSUPPORTED,
+                   f"graphics 'listen' attribute '{addr}' must match 'address' attribute of first listen "
+                   f"element (found '{first.get('address')}')")
+    for lst in listens:
+        if lst.get("type") == "network" and not lst.get("network"):
+            raise _err(c.VIR_ERR_XML_ERROR, "'network' attribute is required for listen type 'network'")
     if first.get("type") == "address" and first.get("address") and addr is None:
         dev.set("listen", first.get("address", ""))
     ltype = first.get("type")

@@ -231,8 +231,62 @@ def check_devices(devices: Element) -> None:
         _chr_sources(holder, kind, ttype)
 
 
+def _hostdev_key(dev: Element) -> str:
+    src = dev.find("source")
+    if src is None:
+        return ""
+    parts = [dev.get("mode", "subsystem"), dev.get("type", "")]
+    for node in src.iter():
+        if node is src:
+            continue
+        attrs = sorted((str(k), str(v).lower()) for k, v in node.attrib.items())
+        parts.append(f"{node.tag}{attrs}")
+    return "|".join(parts)
+
+
+def _drive_key(disk: Element) -> tuple[str, ...] | None:
+    addr = disk.find("address")
+    if addr is None or addr.get("type") != "drive":
+        return None
+    tgt = disk.find("target")
+    return ((tgt.get("bus", "") if tgt is not None else ""),) + tuple(
+        addr.get(k, "0") for k in ("controller", "bus", "target", "unit"))
+
+
+_BUS_ADDRESS = {"ide": ("drive",), "fdc": ("drive",), "sata": ("drive",), "scsi": ("drive",)}
+
+
+def check_disks_late(devices: Element) -> None:
+    """Disk checks of libvirt's validation phase."""
+    seen: dict[tuple[str, ...], Element] = {}
+    for disk in devices.findall("disk"):
+        tgt = disk.find("target")
+        bus = tgt.get("bus") if tgt is not None else None
+        dst = tgt.get("dev", "") if tgt is not None else ""
+        if disk.get("device") == "lun" and disk.get("type") not in ("block", "network", "volume"):
+            raise _unsupported("disk device='lun' is only valid for block type disk source")
+        addr = disk.find("address")
+        if bus in _BUS_ADDRESS and addr is not None and addr.get("type") not in _BUS_ADDRESS[bus]:
+            raise _unsupported(f"Invalid address type '{addr.get('type')}' for the disk '{dst}' "
+                               f"with the bus type '{bus}'")
+    for disk in devices.findall("disk"):
+        key = _drive_key(disk)
+        if key is None:
+            continue
+        if key in seen:
+            first = seen[key]
+            fdst = first.find("target").get("dev", "")  # type: ignore[union-attr]
+            raise _unsupported(f"Found duplicate drive address for disk with target name '{fdst}' "
+                               f"controller='{key[1]}' bus='{key[2]}' target='{key[3]}' unit='{key[4]}'")
+        seen[key] = disk
+
+
 def check_devices_late(devices: Element) -> None:
     """Checks libvirt runs at validation time, after defaults are filled in."""
+    check_disks_late(devices)
+    keys = [_hostdev_key(h) for h in devices.findall("hostdev")]
+    if len(set(k for k in keys if k)) < len([k for k in keys if k]):
+        raise _xml("Hostdev already exists in the domain configuration")
     for holder, kind, ttype in _chr_holders(devices):
         if holder.get("{urn:pyvirt}alias-of-serial"):
             continue
@@ -245,7 +299,13 @@ def check_devices_late(devices: Element) -> None:
         raise _unsupported("Only one primary video device is supported")
     usb_off = any(ctl.get("type") == "usb" and ctl.get("model") == "none" for ctl in devices.findall("controller"))
     if usb_off:
+        if sum(1 for ctl in devices.findall("controller") if ctl.get("type") == "usb") > 1:
+            raise make_error(c.VIR_ERR_XML_DETAIL,
+                             "Can't add another USB controller: USB is disabled for this domain",
+                             c.VIR_FROM_DOMAIN)
         if any(inp.get("bus") == "usb" for inp in devices.findall("input")):
             raise _unsupported("Can't add USB input device. USB bus is disabled")
         if devices.find("hub") is not None:
             raise _unsupported("Can't add USB hub: USB is disabled for this domain")
+        if devices.find("redirdev") is not None:
+            raise _unsupported("cannot add redirected USB device: USB is disabled for this domain")
