@@ -155,8 +155,7 @@ class DomainsMixin(TestBase):
             ev = self._lifecycle(d, c.VIR_DOMAIN_EVENT_UNDEFINED, c.VIR_DOMAIN_EVENT_UNDEFINED_REMOVED)
             d.has_managed_save = False
             if d.active():
-                d.persistent = False
-                d.new_def = None
+                d.persistent = False  # libvirt keeps the (now unused) persistent definition around
             else:
                 self.st.remove_domain(d)
         self._fire([ev])
@@ -357,6 +356,8 @@ class DomainsMixin(TestBase):
                 raise err(c.VIR_ERR_OPERATION_INVALID, "cannot rename a transient domain")
             if d.state != c.VIR_DOMAIN_SHUTOFF:
                 raise err(c.VIR_ERR_OPERATION_INVALID, "domain has to be shutoff before renaming")
+            if d.name == new_name:
+                raise conf_err(c.VIR_ERR_OPERATION_INVALID, "Can't rename domain to itself")
             other = self.st.domains.get(new_name)
             if other is not None:
                 raise conf_err(c.VIR_ERR_OPERATION_INVALID, f"domain with name '{new_name}' already exists")

@@ -1,0 +1,66 @@
+"""Random (seeded) operation sequences give the same results and events on libvirt and pyvirt."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pyvirt import constants as c
+
+import testdrv_harness as h
+
+pytestmark = pytest.mark.skipif(h.libvirt is None, reason="libvirt-python is not installed")
+
+D1 = ("<domain type='test'><name>d1</name><uuid>00000000-0000-4000-8000-0000000000d1</uuid>"
+      "<memory>524288</memory><vcpu>2</vcpu><os><type>hvm</type></os>"
+      "<devices><interface type='network'><mac address='52:54:00:00:00:d1'/><source network='default'/>"
+      "</interface></devices></domain>")
+T1 = D1.replace("d1", "t1")
+
+
+def _ops(rng: random.Random, tmp: Path) -> list[tuple[Any, ...]]:
+    names = ["test", "d1", "t1"]
+    steps: list[tuple[Any, ...]] = []
+    for i in range(40):
+        n = rng.choice(names)
+        kind = rng.randrange(22)
+        steps.append([
+            ("start", n), ("destroy", n), ("shutdown", n), ("reboot", n), ("suspend", n), ("resume", n),
+            ("define", D1), ("create_xml", T1), ("undefine", n), ("undefine", n, 1), ("managed_save", n),
+            ("save", n, str(tmp / f"img{i}")), ("restore", str(tmp / f"img{max(i - 1, 0)}")),
+            ("snap_create", n, f"<domainsnapshot><name>s{i}</name></domainsnapshot>"),
+            ("snap_revert", n, f"s{rng.randrange(max(i, 1))}", rng.choice([0, 1, 2])),
+            ("set_mem", n, rng.choice([100000, 300000, 600000]), rng.choice([0, 1, 2, 4])),
+            ("set_vcpus", n, rng.choice([1, 2, 3]), rng.choice([0, 1, 2])),
+            ("rename", n, rng.choice(["d1", "r1"])), ("set_time", n, 5, 6),
+            ("snap_delete", n, f"s{rng.randrange(max(i, 1))}", rng.choice([0, 1, 4])),
+            ("ms_remove", n), ("core_dump", n, str(tmp / "core"), rng.choice([0, 1])),
+        ][kind])
+        steps += [("list_all",), ("state", n), ("info", n), ("xml", n), ("xml", n, 2), ("snap_names", n),
+                  ("has_ms", n), ("active", n), ("vcpus_flags", n, 0)]
+    return steps
+
+
+@pytest.mark.parametrize("seed", range(80))
+def test_random_sequences(seed: int, tmp_path: Path) -> None:
+    steps = _ops(random.Random(seed), tmp_path)
+    real = h.run_real("test:///default", steps)
+    for f in tmp_path.iterdir():
+        f.unlink()
+    mine = h.run_py("test:///default", steps)
+    for step, r, m in zip(steps, real, mine):
+        assert m == r, f"seed {seed} step {step!r}"
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_sequences_events(seed: int, tmp_path: Path) -> None:
+    steps = [s for s in _ops(random.Random(100 + seed), tmp_path) if s[0] not in ("list_all", "state", "info", "xml", "snap_names", "has_ms", "active", "vcpus_flags")]
+    real = h.events_real("test:///default", steps)
+    for f in tmp_path.iterdir():
+        f.unlink()
+    mine = h.events_py("test:///default", steps)
+    assert mine == real
+    assert c.VIR_DOMAIN_EVENT_ID_LIFECYCLE == 0
