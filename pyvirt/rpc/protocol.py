@@ -156,8 +156,15 @@ class Procedure:
         return self.ret.decode(payload, offset)
 
 
+# libvirt's API spells these FS* (virDomainGetFSInfo -> domain_get_fs_info), not Fsinfo.
+_METHOD_FIXES = (("fsinfo", "fs_info"), ("fsfreeze", "fs_freeze"), ("fsthaw", "fs_thaw"), ("fstrim", "fs_trim"))
+
+
 def _method_name(program: str, name: str) -> str:
     low = name.lower()
+    for old, new in _METHOD_FIXES:
+        if low.endswith(old):
+            low = low[: -len(old)] + new
     if program in ("QEMU", "LXC"):
         return low.replace("domain_", f"domain_{program.lower()}_", 1)
     if program == "KEEPALIVE":

@@ -17,6 +17,7 @@ from ...errors import make_error
 from ...rpc import _table
 from ...rpc.protocol import Procedure
 from ...rpc.values import params_from_wire, params_to_wire
+from ..base import NodeDeviceRef
 
 if TYPE_CHECKING:
     from .driver import RemoteDriver
@@ -47,6 +48,11 @@ def _resolve(t: Any) -> Any:
 def is_typed_params(t: Any) -> bool:
     t = _resolve(t)
     return isinstance(t, tuple) and t[0] == "array" and t[1] == TYPED_PARAM
+
+
+def _is_string(t: Any) -> bool:
+    t = _resolve(t)
+    return isinstance(t, tuple) and t[0] == "string"
 
 
 def _fields(type_name: str | None) -> tuple[tuple[str, Any], ...]:
@@ -137,6 +143,8 @@ def make_method(drv: "RemoteDriver", proc: Procedure) -> Callable[..., Any]:
                 v = args[pos]
                 if is_typed_params(t):
                     v = drv._params_for(proc, v)
+                elif isinstance(v, NodeDeviceRef) and _is_string(t):
+                    v = v.name  # node device calls carry the device name, not a handle
                 elif v is None and f in ("maxids", "maxnames", "maxuuids", "maxcells", "nparams"):
                     v = ret_limit
                 wire[i] = v

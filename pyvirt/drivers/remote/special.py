@@ -157,3 +157,18 @@ class SpecialMixin:
                               flags: int = 0) -> list[tuple[DomainRef, dict[str, Any]]]:
         r = self._p("CONNECT_GET_ALL_DOMAIN_STATS", (list(doms), stats, flags))
         return [(rec.dom, params_from_wire(rec.params)) for rec in r.retStats]
+
+    def domain_get_disk_errors(self, dom: DomainRef, flags: int = 0) -> dict[str, int]:
+        """{disk: VIR_DOMAIN_DISK_ERROR_*} like libvirt-python's diskErrors() (count first, then fetch)."""
+        count = self._p("DOMAIN_GET_DISK_ERRORS", (dom, 0, flags)).nerrors
+        if count <= 0:
+            return {}
+        r = self._p("DOMAIN_GET_DISK_ERRORS", (dom, count, flags))
+        return {e.disk: e.error for e in r.errors}
+
+    def domain_interface_addresses(self, dom: DomainRef, source: int, flags: int = 0) -> dict[str, dict[str, Any]]:
+        """{name: {"hwaddr": mac, "addrs": [{"type", "addr", "prefix"}]}} like libvirt-python."""
+        r = self._p("DOMAIN_INTERFACE_ADDRESSES", (dom, source, flags))
+        return {i.name: {"hwaddr": i.hwaddr,
+                         "addrs": [{"type": a.type, "addr": a.addr, "prefix": a.prefix} for a in i.addrs]}
+                for i in r.ifaces}
