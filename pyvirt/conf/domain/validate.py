@@ -237,8 +237,6 @@ def _hostdev_key(dev: Element) -> str:
         return ""
     parts = [dev.get("mode", "subsystem"), dev.get("type", "")]
     for node in src.iter():
-        if node is src:
-            continue
         attrs = sorted((str(k), str(v).lower()) for k, v in node.attrib.items())
         parts.append(f"{node.tag}{attrs}")
     return "|".join(parts)
