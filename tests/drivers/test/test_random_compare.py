@@ -64,3 +64,42 @@ def test_random_sequences_events(seed: int, tmp_path: Path) -> None:
     mine = h.events_py("test:///default", steps)
     assert mine == real
     assert c.VIR_DOMAIN_EVENT_ID_LIFECYCLE == 0
+
+
+NETX = ("<network><name>{n}</name><uuid>00000000-0000-4000-8000-0000000000{u}</uuid><bridge name='br{u}'/>"
+        "<ip address='10.0.{i}.1' prefix='24'/></network>")
+POOLX = ("<pool type='dir'><name>{n}</name><uuid>00000000-0000-4000-8000-0000000000{u}</uuid>"
+         "<target><path>/pools/{n}</path></target></pool>")
+
+
+def _obj_ops(rng: random.Random) -> list[tuple[Any, ...]]:
+    nets, pools = ["default", "n1", "n2"], ["default-pool", "p1"]
+    steps: list[tuple[Any, ...]] = []
+    for i in range(40):
+        net, pool = rng.choice(nets), rng.choice(pools)
+        vol = rng.choice(["v1", "v2"])
+        steps.append(rng.choice([
+            ("net_define", NETX.format(n="n1", u="a1", i=1)), ("net_create_xml", NETX.format(n="n2", u="a2", i=2)),
+            ("net_start", net), ("net_destroy", net), ("net_undefine", net), ("net_autostart", net, rng.randrange(2)),
+            ("pool_define", POOLX.format(n="p1", u="b1")), ("pool_start", pool), ("pool_destroy", pool),
+            ("pool_undefine", pool), ("pool_build", pool), ("pool_refresh", pool), ("pool_delete", pool),
+            ("pool_autostart", pool, rng.randrange(2)),
+            ("vol_create", pool, f"<volume><name>{vol}</name><capacity>{rng.randrange(1, 9) * 1000}</capacity>"
+                                 f"<allocation>{rng.randrange(0, 9) * 100}</allocation></volume>"),
+            ("vol_delete", pool, vol), ("if_begin",), ("if_commit",), ("if_rollback",), ("if_start", "eth1"),
+            ("if_stop", "eth1"), ("dev_create", "<device><parent>scsi_host1</parent><capability type='scsi_host'>"
+                                  "<capability type='fc_host'><wwnn>2000000012341111</wwnn><wwpn>1000000012341111"
+                                  "</wwpn></capability></capability></device>"), ("dev_destroy", "scsi_host12"),
+        ]))
+        steps += [("net_list",), ("net_state", net), ("pool_list",), ("pool_info", pool), ("pool_state", pool),
+                  ("vol_list", pool), ("if_list",), ("if_names",), ("dev_list",)]
+    return steps
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_random_object_sequences(seed: int) -> None:
+    steps = _obj_ops(random.Random(1000 + seed))
+    real = h.run_real("test:///default", steps)
+    mine = h.run_py("test:///default", steps)
+    for step, r, m in zip(steps, real, mine):
+        assert m == r, f"seed {seed} step {step!r}"
