@@ -239,3 +239,14 @@ def test_generator_hooks_make_output_deterministic(monkeypatch: pytest.MonkeyPat
     assert d.interfaces[0].mac == "52:54:00:00:00:42"
     d.set_metadata(c.VIR_DOMAIN_METADATA_ELEMENT, "<x/>", "k", "http://k")
     assert d.metadata("http://k") == "<x/>"
+
+
+def test_hostdev_attach_detach_match_normalized_addresses() -> None:
+    d = load("numa-features")
+    with pytest.raises(LibvirtError) as info:
+        d.attach_device("<hostdev mode='subsystem' type='pci' managed='yes'><source><address domain='0x0000' "
+                        "bus='0x03' slot='0x00' function='0x0'/></source></hostdev>")
+    assert info.value.message == "Requested operation is not valid: device is already in the domain configuration"
+    d.detach_device("<hostdev mode='subsystem' type='pci'><source><address domain='0' bus='3' slot='0' "
+                    "function='0'/></source></hostdev>")
+    assert d.hostdevs == []

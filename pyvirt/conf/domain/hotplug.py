@@ -18,6 +18,7 @@ from . import defaults
 from .controllers import _insert as insert_controller, disk_insert_pos
 from .devices import DeviceDef, wrap_device
 from .props import detach_node
+from .validate import _hostdev_key
 
 if TYPE_CHECKING:
     from .model import DomainDef
@@ -50,16 +51,6 @@ def _bus(disk: Element) -> str | None:
     if tgt is None:
         return None
     return tgt.get("bus") or defaults._default_bus(tgt.get("dev", ""), disk.get("device", "disk"))
-
-
-def _hostdev_key(dev: Element) -> str:
-    src = dev.find("source")
-    if src is None:
-        return ""
-    parts = [dev.get("type", "")]
-    for node in src.iter():
-        parts.append(str(node.tag) + repr(sorted((k, v.lower()) for k, v in node.attrib.items())))
-    return "|".join(parts)
 
 
 def _normalized(elem: Element) -> Element:
