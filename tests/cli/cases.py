@@ -315,3 +315,40 @@ t("snap-create-nometa", "snapshot-create-as test s3 --no-metadata")
 t("snap-create-halt", "snapshot-create-as test s3 --halt; list --all")
 t("snap-create-default", "snapshot-create test; snapshot-list test --name")
 t("snap-create-missing-file", "snapshot-create test /nonexistent.xml")
+
+# --- vcpus, descriptions, metadata, stats -----------------------------------------------------
+for line in ["vcpucount test", "vcpucount --maximum test", "vcpucount --active test",
+             "vcpucount --live test", "vcpucount --config test", "vcpucount --current test",
+             "vcpucount --maximum --config test", "vcpucount --live --config test",
+             "vcpucount --active --maximum test", "vcpucount --guest test",
+             "setvcpus test 1; vcpucount test; dominfo test", "setvcpus test 0",
+             "setvcpus test 1 --config; vcpucount test", "setvcpus test 4 --maximum",
+             "setvcpus test 4 --maximum --config; vcpucount test", "setvcpus test 9",
+             "setvcpus test x", "setvcpus test 1 --current --live",
+             "vcpuinfo test", "vcpuinfo --pretty test",
+             "destroy test; vcpuinfo test", "destroy test; vcpuinfo --pretty test",
+             "vcpupin test", "vcpupin test 0", "vcpupin test 5", "vcpupin test --config",
+             "vcpupin test 0 1; vcpupin test", "vcpupin test 1 0-3,^2; vcpupin test",
+             "vcpupin test 0 r; vcpupin test", "vcpupin test 0 99",
+             "vcpupin test x", "destroy test; vcpupin test",
+             "desc test", "desc test --title", "desc test hello world; desc test",
+             "desc --title test --new-desc T; list --title; desc --title test",
+             "desc test --config new; desc test --config; desc test",
+             "desc test --live --current x",
+             "metadata test http://x.org/ --key x --set '<a/>'; metadata test http://x.org/",
+             "metadata test http://x.org/", "metadata test http://x.org/ --set '<a/>'",
+             "metadata test http://x.org/ --key x --set '<a/>'; "
+             "metadata test http://x.org/ --remove --key x; metadata test http://x.org/",
+             "metadata test http://x.org/ --key x --set '<a/>'; dumpxml test",
+             "domifstat test nosuch", "domhostname test", "domhostname test --source frob",
+             "domhostname test --source lease", "domtime test --time 12345; domtime test",
+             "domtime test --time 12345; domtime test --pretty", "domtime test --time x",
+             "dommemstat test", "dommemstat test --period 5", "dommemstat test --period -1",
+             "dommemstat test --current --live", "domblklist test",
+             "domblklist --details test", "domblklist --inactive test", "domiflist test",
+             "domiflist --inactive test", "domblklist nosuch"]:
+    t(f"dom2-{line[:60].replace(' ', '_')}", line)
+for line in ["domblklist fv0", "domblklist --details fv0", "domiflist fv0",
+             "domiflist fc4", "vcpucount fv0", "vcpuinfo fv0", "vcpupin fv0", "desc fv0",
+             "domblklist --details fc4"]:
+    t(f"node-dom2-{line.replace(' ', '_')}", line, NODE)
