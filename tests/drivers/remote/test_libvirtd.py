@@ -314,3 +314,49 @@ def test_unknown_procedure_becomes_no_support(libvirtd: Any) -> None:
         assert drv.connect_get_type() == "TEST"  # the connection survives
     finally:
         drv.connect_close()
+
+
+def test_network_and_pool_events_delivered(libvirtd: Any) -> None:
+    got: list[tuple[str, str, int]] = []
+    done = threading.Event()
+    conn = pyvirt.open(libvirtd.unix_uri)
+    other = libvirt.open(libvirtd.unix_uri)
+    try:
+        def net_cb(_conn: Any, net: Any, event: int, detail: int, opaque: Any) -> None:
+            got.append(("net", net.name(), event))
+            if event == c.VIR_NETWORK_EVENT_UNDEFINED:
+                done.set()
+
+        def pool_cb(_conn: Any, pool: Any, event: int, detail: int, opaque: Any) -> None:
+            got.append(("pool", pool.name(), event))
+
+        n_id = conn.network_event_register_any(None, c.VIR_NETWORK_EVENT_ID_LIFECYCLE, net_cb, None)
+        p_id = conn.storage_pool_event_register_any(None, c.VIR_STORAGE_POOL_EVENT_ID_LIFECYCLE, pool_cb, None)
+        pool = other.storagePoolDefineXML("<pool type='dir'><name>pvpool</name>"
+                                          "<target><path>/pvpool</path></target></pool>", 0)
+        pool.undefine()
+        net = other.networkDefineXML("<network><name>pvevnet</name><bridge name='pvbr9'/></network>")
+        net.create()
+        net.destroy()
+        net.undefine()
+        assert done.wait(20), got
+        assert [e for kind, name, e in got if kind == "net" and name == "pvevnet"] == [
+            c.VIR_NETWORK_EVENT_DEFINED, c.VIR_NETWORK_EVENT_STARTED, c.VIR_NETWORK_EVENT_STOPPED,
+            c.VIR_NETWORK_EVENT_UNDEFINED]
+        assert [e for kind, name, e in got if kind == "pool" and name == "pvpool"] == [
+            c.VIR_STORAGE_POOL_EVENT_DEFINED, c.VIR_STORAGE_POOL_EVENT_UNDEFINED]
+        conn.network_event_deregister_any(n_id)
+        conn.storage_pool_event_deregister_any(p_id)
+        with pytest.raises(pyvirt.LibvirtError):
+            conn.network_event_deregister_any(n_id)
+    finally:
+        conn.close()
+        other.close()
+
+
+def test_local_uri_without_daemon_reports_the_socket(tmp_path: Any) -> None:
+    missing = tmp_path / "nope-sock"
+    with pytest.raises(pyvirt.LibvirtError) as info:
+        pyvirt.open(f"test+unix:///default?socket={missing}")
+    assert info.value.message == f"Failed to connect socket to '{missing}': No such file or directory"
+    assert info.value.code == c.VIR_ERR_SYSTEM_ERROR
