@@ -46,7 +46,8 @@ def check_mac(text: str) -> str:
     return ":".join(f"{p:02x}" for p in parts)
 
 
-def _child(parent: Element, tag: str, attrib: dict[str, str] | None = None, before: str | None = None) -> Element:
+def _child(parent: Element, tag: str, attrib: dict[str, str] | None = None) -> Element:
+    """Append a new *tag* child to *parent*."""
     node = parent.makeelement(tag, attrib or {})
     parent.append(node)
     return node
