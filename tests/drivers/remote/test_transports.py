@@ -115,3 +115,16 @@ def test_ssh_failure_reports_ssh_error(libvirtd: Any, sshd: Any, tmp_path: Any) 
     with pytest.raises(pyvirt.LibvirtError) as info:
         RemoteDriver(parse_uri(uri))
     assert "Permission denied" in info.value.message or "closed" in info.value.message
+
+
+def test_ext_transport_runs_a_command(libvirtd: Any, tmp_path: Any) -> None:
+    if not shutil.which("nc"):
+        pytest.skip("netcat-openbsd is not installed")
+    script = tmp_path / "bridge"
+    script.write_text(f"#!/bin/sh\nexec nc -U {libvirtd.sock}\n")
+    script.chmod(0o755)
+    drv = RemoteDriver(parse_uri(f"test+ext:///default?command={script}"))
+    try:
+        assert [r.name for r in drv.connect_list_all_domains(0)] == ["test"]
+    finally:
+        drv.connect_close()
