@@ -250,3 +250,16 @@ def test_hostdev_attach_detach_match_normalized_addresses() -> None:
     d.detach_device("<hostdev mode='subsystem' type='pci'><source><address domain='0' bus='3' slot='0' "
                     "function='0'/></source></hostdev>")
     assert d.hostdevs == []
+
+
+def test_iothread_ids_and_from_element() -> None:
+    from lxml import etree
+    d = DomainDef.parse("<domain type='test'><name>x</name><memory>1024</memory><os><type>hvm</type></os>"
+                        "<iothreads>3</iothreads></domain>")
+    assert d.iothread_ids == [1, 2, 3]
+    assert "<iothreads>3</iothreads>\n  <os>" in d.to_xml()
+    d.set_iothread_ids([1, 5])
+    assert "<iothreads>2</iothreads>\n  <iothreadids>\n    <iothread id='1'/>\n    <iothread id='5'/>\n" \
+           "  </iothreadids>\n" in d.to_xml()
+    e = DomainDef.from_element(etree.fromstring(d.to_xml()))
+    assert e.iothread_ids == [1, 5] and e.root is e.xml and e.to_xml() == d.to_xml()

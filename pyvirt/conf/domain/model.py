@@ -61,9 +61,19 @@ class DomainDef:
         defaults.post_parse(root, default_arch=default_arch, inactive=inactive)
         return cls(root)
 
+    @classmethod
+    def from_element(cls, root: Element, default_arch: str = "i686") -> "DomainDef":
+        """Parse a ``<domain>`` element (e.g. from a test driver node file); it is not modified."""
+        return cls.parse(etree.tostring(root), default_arch=default_arch)
+
     def copy(self) -> "DomainDef":
-        """A deep copy."""
-        return DomainDef(copy.deepcopy(self.xml))
+        """A deep copy (of the same class)."""
+        return type(self)(copy.deepcopy(self.xml))
+
+    @property
+    def root(self) -> Element:
+        """The lxml root (same as ``xml``)."""
+        return self.xml
 
     # --- identity -----------------------------------------------------
     name = XmlProp[str]("name", doc="The domain name.")
@@ -147,6 +157,34 @@ class DomainDef:
             drop_attr(node, "current")
         else:
             node.set("current", str(int(count)))
+
+    @property
+    def iothread_ids(self) -> list[int]:
+        """IOThread ids: the listed ones, else 1..<iothreads> (libvirt's autofill)."""
+        ids = [int(t.get("id", "0")) for t in self.xml.findall("iothreadids/iothread")]
+        count = int(self.xml.findtext("iothreads") or 0)
+        nxt = 1
+        while len(ids) < count:
+            if nxt not in ids:
+                ids.append(nxt)
+            nxt += 1
+        return sorted(ids)
+
+    def set_iothread_ids(self, ids: list[int]) -> None:
+        """Replace ``<iothreads>``/``<iothreadids>`` by exactly *ids* (none removes both)."""
+        for tag in ("iothreads", "iothreadids"):
+            node = self.xml.find(tag)
+            if node is not None:
+                self.xml.remove(node)
+        if not ids:
+            return
+        count = self.xml.makeelement("iothreads", {})
+        count.text = str(len(ids))
+        self.xml.append(count)
+        lst = self.xml.makeelement("iothreadids", {})
+        for ident in ids:
+            lst.append(lst.makeelement("iothread", {"id": str(ident)}))
+        self.xml.append(lst)
 
     # --- os and lifecycle --------------------------------------------
     os_type = XmlProp[str]("os/type")
