@@ -24,12 +24,13 @@ def cpu_count_collect(ctl: Ctl, dom: Any, flags: int, check_state: bool) -> int:
     try:
         return int(dom.vcpusFlags(flags))
     except lv.libvirtError as exc:
+        ctl.save_error(exc)
         if exc.get_error_code() not in (lv.VIR_ERR_NO_SUPPORT, lv.VIR_ERR_INVALID_ARG):
-            ctl.save_error(exc)
             return -2
     if flags & lv.VIR_DOMAIN_VCPU_GUEST:
         ctl.error("Failed to retrieve vCPU count from the guest")
         return -2
+    ctl.reset_error()
     if not flags & (lv.VIR_DOMAIN_AFFECT_LIVE | lv.VIR_DOMAIN_AFFECT_CONFIG) and \
             dom.isActive() == 1:
         flags |= lv.VIR_DOMAIN_AFFECT_LIVE
@@ -224,21 +225,25 @@ def cmd_vcpupin(ctl: Ctl, cmd: Cmd) -> bool:
 
 def parse_cpulist(ctl: Ctl, text: str, maxcpu: int) -> list[bool]:
     """virshParseCPUList: 'r' for all, else a cpuset like 0-2,^1,4."""
-    bits = [False] * maxcpu
     if text == "r":
         return [True] * maxcpu
+    on: set[int] = set()
     try:
         for part in text.split(","):
+            part = part.strip()
             neg = part.startswith("^")
-            part = part.lstrip("^")
-            lo, _, hi = part.partition("-")
-            for i in range(int(lo), int(hi or lo) + 1):
-                if i >= maxcpu:
-                    raise ValueError
-                bits[i] = not neg
+            lo, _, hi = part.lstrip("^").partition("-")
+            rng = range(int(lo), int(hi if hi else lo) + 1)
+            if int(lo) < 0 or (hi and int(hi) < int(lo)) or int(hi or lo) >= 1024:
+                raise ValueError
+            on = on - set(rng) if neg else on | set(rng)
     except ValueError:
-        raise ctl.fail(f"Physical CPU {text} doesn't exist.")
-    return bits
+        raise ctl.fail(f"Invalid cpulist '{text}'")
+    if not on:
+        raise ctl.fail(f"Invalid cpulist '{text}'")
+    if max(on) >= maxcpu:
+        raise ctl.fail(f"CPU {max(on)} in cpulist '{text}' exceed the maxcpu {maxcpu}")
+    return [i in on for i in range(maxcpu)]
 
 
 @command("desc")
