@@ -183,7 +183,7 @@ class Stream:
             self.holes.append(length)
             self._chunks.put(b"\0" * min(length, 1 << 20) if length > 0 else b"")
             return
-        if hdr.type == REPLY and hdr.status == ERROR or hdr.status == ERROR:
+        if hdr.status == ERROR:
             try:
                 err = _fix_error(decode_error(payload))
             except ProtocolError as exc:
@@ -393,10 +393,10 @@ class Client:
 
     def _fail(self, err: LibvirtError, eof: bool = False) -> None:
         """The connection is dead: fail every waiter (loop thread)."""
-        first = self._closed_error is None
-        if first:
-            self._closed_error = err
-        with self._lock:
+        with self._lock:  # the same lock callers register under: no call can slip past
+            first = self._closed_error is None
+            if first:
+                self._closed_error = err
             pending = list(self._pending.values())
             self._pending.clear()
         for pend in pending:
@@ -472,10 +472,10 @@ class Client:
     def call_raw(self, prog: int, vers: int, proc: int, payload: bytes = b"",
                  timeout: float | None = None) -> bytes:
         """Send a CALL and return the reply payload; raise the server's error."""
-        if self._closed_error is not None:
-            raise _closed_error()
         pend = _Pending()
         with self._lock:
+            if self._closed_error is not None:
+                raise _closed_error()
             serial = next(self._serials) & 0xFFFFFFFF
             self._pending[serial] = pend
         self._send(FRAME_PREFIX.pack(28 + len(payload), prog, vers, proc, CALL, serial, OK) + payload)
@@ -499,10 +499,10 @@ class Client:
 
     def open_stream(self, proc: Procedure, args: Any = None, timeout: float | None = None) -> tuple[Stream, Any]:
         """Call a stream-opening procedure; returns the stream and the decoded reply."""
-        if self._closed_error is not None:
-            raise _closed_error()
         pend = _Pending()
         with self._lock:
+            if self._closed_error is not None:
+                raise _closed_error()
             serial = next(self._serials) & 0xFFFFFFFF
             self._pending[serial] = pend
             stream = Stream(self, proc, serial)
@@ -536,16 +536,20 @@ class Client:
     def close(self) -> None:
         """Drop the connection and stop its threads (waiting calls fail)."""
         def shut() -> None:
-            if self._closed_error is None:
-                self._closed_error = _closed_error()
-                with self._lock:
-                    pending = list(self._pending.values())
-                    self._pending.clear()
-                for pend in pending:
-                    pend.error = self._closed_error
-                    pend.done.set()
+            with self._lock:
+                was_open = self._closed_error is None
+                if was_open:
+                    self._closed_error = _closed_error()
+                pending = list(self._pending.values())
+                self._pending.clear()
+            err = self._closed_error
+            assert err is not None
+            for pend in pending:
+                pend.error = err
+                pend.done.set()
+            if was_open:
                 for stream in list(self._streams.values()):
-                    stream._lost(self._closed_error)
+                    stream._lost(err)
             if self._ka_task is not None:
                 self._ka_task.cancel()
             if self._transport is not None:
