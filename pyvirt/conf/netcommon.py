@@ -519,8 +519,25 @@ def keep_open(elem: Element) -> None:
         elem.text = OPEN
 
 
+EMPTY = "@@EMPTY@@"
+SPACE_CLOSE = "@@SPACECLOSE@@"
+_SPACE_CLOSE_RE = re.compile(r"(<[^<>]*)>" + SPACE_CLOSE + r"</[^<>]*>")
+
+
+def keep_empty(elem: Element) -> None:
+    """Make an element with empty text print as ``<x></x>`` (libvirt's "<x>%s</x>" with "")."""
+    elem.text = EMPTY
+
+
+def space_close(elem: Element) -> None:
+    """Make an empty element print as ``<x a='b' />`` (a few libvirt formatters write it so)."""
+    elem.text = SPACE_CLOSE
+
+
 def _open_close(text: str) -> str:
-    return _OPEN_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}\n{m.group(1)}{m.group(3)}", text)
+    text = _OPEN_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}\n{m.group(1)}{m.group(3)}", text)
+    text = text.replace(EMPTY, "")
+    return _SPACE_CLOSE_RE.sub(lambda m: m.group(1) + " />", text)
 
 
 def xs(elem: Element, path: str) -> str:

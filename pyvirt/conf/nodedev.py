@@ -12,7 +12,7 @@ import copy
 
 from .. import constants as c
 from ..errors import make_error
-from .netcommon import (add, E, format_doc, keep_open, parse_doc, parse_int, parse_uuid, xml_err, XMLModel,
+from .netcommon import (add, keep_empty, space_close, drop_attr, format_pci_address, parse_uint, E, format_doc, keep_open, parse_doc, parse_int, parse_uuid, xml_err, XMLModel,
                         xs)
 from .xmlutil import Element
 
@@ -37,45 +37,61 @@ def _text(node: Element, path: str) -> str | None:
     return str(val) if val else None
 
 
+def _uip(raw: str, base: int = 10, bits: int = 32) -> int | None:
+    """virStrToLong_uip/ullp: unsigned, no sign, fits *bits*."""
+    if "-" in raw:
+        return None
+    val = parse_int(raw, base)
+    return val if val is not None and 0 <= val < (1 << bits) else None
+
+
+def _xint(node: Element, path: str, base: int = 10, signed: bool = False, bits: int = 32) -> int | None | bool:
+    """virXPathUInt/ULongLong/Int: None if absent or empty, False if invalid, else the number."""
+    raw = xs(node, path)
+    if not raw:
+        return None
+    if signed:
+        val = parse_int(raw, base)
+        return val if val is not None and -(1 << (bits - 1)) <= val < (1 << (bits - 1)) else False
+    val = _uip(raw, base, bits)
+    return False if val is None else val
+
+
 def _num(node: Element, path: str, name: str, missing: str | None, invalid: str, base: int = 10,
-         signed: bool = False, default: int | None = None) -> int | None:
-    """virNodeDevCapsDefParse{UInt,ULong,HexId,IntOptional}: libvirt's 'no/invalid ... for NAME' errors."""
-    raw = _text(node, path)
-    if raw is None:
+         signed: bool = False, default: int | None = None, bits: int = 32) -> int | None:
+    """virNodeDevCapsDefParse{UInt,ULongLong,HexId,IntOptional}: 'no/invalid ... for NAME' errors."""
+    val = _xint(node, path, base, signed, bits)
+    if val is None:
         if missing is None:
             return default
         raise _ierr(missing, name)
-    val = parse_int(raw.strip(), base)
-    if val is None or (not signed and val < 0):
+    if val is False:
         raise _ierr(invalid, name)
-    return val
+    return int(val)
 
 
 def _pci_addr(src: Element) -> Element:
-    vals = []
-    for key in ("domain", "bus", "slot", "function"):
-        raw = src.get(key)
-        val = parse_int(raw, 0) if raw is not None else 0
-        if val is None:
-            raise make_error(c.VIR_ERR_INTERNAL_ERROR, f"Cannot parse <address> '{key}' attribute", DOM)
-        vals.append(val)
-    return E("address", ("domain", f"0x{vals[0]:04x}"), ("bus", f"0x{vals[1]:02x}"),
-             ("slot", f"0x{vals[2]:02x}"), ("function", f"0x{vals[3]}"))
+    """A PCI address as node devices print it (no type; function without padding)."""
+    addr = format_pci_address(src)
+    drop_attr(addr, "type")
+    addr.set("function", f"0x{int(addr.get('function', '0'), 16)}")
+    return addr
 
 
-def _mdev_types(src: Element, name: str) -> Element | None:
-    out = E("capability", ("type", "mdev_types"))
+def _mdev_types(src: Element, name: str, out: Element | None = None) -> Element | None:
+    """virNodeDevCapMdevTypesParseXML; appends to *out* when given (several mdev_types merge)."""
+    if out is None:
+        out = E("capability", ("type", "mdev_types"))
     for t in src.findall("type"):
-        tid = t.get("id")
+        tid = xs(t, "./@id[1]")
         if not tid:
-            raise make_error(c.VIR_ERR_INTERNAL_ERROR, "missing 'id' attribute for mediated device's "
-                             "<type> element", DOM)
+            raise make_error(c.VIR_ERR_XML_ERROR, "missing 'id' attribute for mediated device's <type> element", DOM)
         api = _text(t, "./deviceAPI[1]")
         if not api:
-            raise make_error(c.VIR_ERR_INTERNAL_ERROR, f"missing device API for mediated device type '{tid}'", DOM)
-        avail = parse_int(_text(t, "./availableInstances[1]"))
-        if avail is None:
-            raise make_error(c.VIR_ERR_INTERNAL_ERROR, "missing number of available instances for mediated "
+            raise make_error(c.VIR_ERR_XML_ERROR, f"missing device API for mediated device type '{tid}'", DOM)
+        avail = _xint(t, "./availableInstances")
+        if avail is None or avail is False:
+            raise make_error(c.VIR_ERR_XML_ERROR, "missing number of available instances for mediated "
                              f"device type '{tid}'", DOM)
         elem = E("type", ("id", tid))
         tname = _text(t, "./name[1]")
@@ -93,6 +109,12 @@ def _vpd(src: Element) -> Element:
         raise make_error(c.VIR_ERR_XML_ERROR, "Could not read a device name from the <name> element", DOM)
     out = E("capability", ("type", "vpd"))
     out.append(E("name", text=name))
+    for fields_any in src.findall("fields[@access]"):
+        access = xs(fields_any, "./@access[1]")
+        if not access:
+            raise make_error(c.VIR_ERR_XML_ERROR, "VPD fields access type parsing has failed", DOM)
+        if access not in ("readonly", "readwrite"):
+            raise make_error(c.VIR_ERR_XML_ERROR, f"Unsupported VPD field access type specified {access}", DOM)
     for access, keys in (("readonly", ("change_level", "manufacture_id", "part_number", "serial_number")),
                          ("readwrite", ("asset_tag",))):
         fields = src.find(f"fields[@access='{access}']")
@@ -104,9 +126,14 @@ def _vpd(src: Element) -> Element:
             if val:
                 felem.append(E(key, text=val))
         for tag in ("vendor_field", "system_field") if access == "readwrite" else ("vendor_field",):
+            custom: dict[str, str] = {}  # index -> value; a repeated index updates in place
             for f in fields.findall(tag):
-                if f.text:
-                    felem.append(E(tag, ("index", f.get("index")), text=f.text))
+                index = xs(f, "./@index[1]")
+                value = xs(f, "./text()")
+                if len(index) == 1 and value:
+                    custom[index] = value
+            for index, value in custom.items():
+                felem.append(E(tag, ("index", index), text=value))
         out.append(felem)
     return out
 
@@ -115,9 +142,10 @@ def _cap_pci(src: Element, out: Element, name: str) -> None:
     klass = _text(src, "./class[1]")
     if klass is not None:
         k = parse_int(klass, 16)
-        if k is None or k > 0xFFFFFF or k < 0:
+        if k is None or k > 0xFFFFFF or k < -0x80000000:
             raise _ierr("invalid PCI class supplied for '%s'", name)
-        out.append(E("class", text=f"0x{k:06x}"))
+        if k >= 0:
+            out.append(E("class", text=f"0x{k:06x}"))
     for key in ("domain", "bus", "slot", "function"):
         val = _num(src, f"./{key}[1]", name, f"no PCI {key} ID supplied for '%s'",
                    f"invalid PCI {key} ID supplied for '%s'")
@@ -132,7 +160,7 @@ def _cap_pci(src: Element, out: Element, name: str) -> None:
     hdr = None
     for cap in src.findall("capability"):
         ctype = cap.get("type")
-        if not ctype:
+        if ctype is None:
             raise make_error(c.VIR_ERR_XML_ERROR, "Missing capability type", DOM)
         if ctype == "phys_function":
             addr = cap.find("address")
@@ -141,17 +169,17 @@ def _cap_pci(src: Element, out: Element, name: str) -> None:
             phys = E("capability", ("type", "phys_function"))
             phys.append(_pci_addr(addr))
         elif ctype == "virt_functions":
-            max_s = cap.get("maxCount")
+            max_s = xs(cap, "./@maxCount") or None
             maxc = None
             if max_s is not None:
-                maxc = parse_int(max_s)
-                if maxc is None or maxc < 0:
+                maxc = _uip(max_s)
+                if maxc is None:
                     raise make_error(c.VIR_ERR_XML_ERROR, "Malformed 'maxCount' parameter", DOM)
             virt = E("capability", ("type", "virt_functions"), ("maxCount", maxc or None))
             for addr in cap.findall("address"):
                 virt.append(_pci_addr(addr))
         elif ctype == "mdev_types":
-            mdev = _mdev_types(cap, name)
+            mdev = _mdev_types(cap, name, mdev)
         elif ctype == "vpd":
             vpd = _vpd(cap)
         elif ctype in _PCI_HEADERS and hdr is None:
@@ -164,9 +192,7 @@ def _cap_pci(src: Element, out: Element, name: str) -> None:
     add(out, vpd)
     group = src.find("iommuGroup")
     if group is not None:
-        number = parse_int(group.get("number"))
-        if number is None:
-            raise _ierr("invalid iommuGroup number attribute for '%s'", name)
+        number = parse_uint(group, "number", c.VIR_FROM_XML, required=True)
         addrs = [_pci_addr(a) for a in group.findall("address")]
         if addrs:
             gelem = E("iommuGroup", ("number", number))
@@ -183,11 +209,17 @@ def _cap_pci(src: Element, out: Element, name: str) -> None:
             lnk = pcie.find(f"link[@validity='{validity}']")
             if lnk is None:
                 continue
-            width = parse_int(lnk.get("width"), 0)
-            if width is None:
-                raise xml_err("Missing required attribute 'width' in element 'link'", c.VIR_FROM_XML)
+            width = parse_uint(lnk, "width", c.VIR_FROM_XML, base=0, required=True)
             speed = lnk.get("speed")
-            port = parse_int(lnk.get("port")) if lnk.get("port") is not None else -1
+            if speed is not None and speed not in _PCIE_SPEEDS:
+                raise xml_err(f"Invalid value for attribute 'speed' in element 'link': '{speed}'.", c.VIR_FROM_XML)
+            port = -1
+            if lnk.get("port") is not None:
+                pval = parse_int(lnk.get("port"))
+                if pval is None or not -0x80000000 <= pval <= 0x7FFFFFFF:
+                    raise xml_err(f"Invalid value for attribute 'port' in element 'link': '{lnk.get('port')}'. "
+                                  "Expected integer value", c.VIR_FROM_XML)
+                port = pval
             pelem.append(E("link", ("validity", validity), ("port", port if port is not None and port >= 0
                                                                      else None),
                            ("speed", speed if speed else None), ("width", width)))
@@ -206,14 +238,14 @@ def _cap_storage(src: Element, out: Element, name: str) -> None:
     removable = hotplug = None
     for cap in src.findall("capability"):
         ctype = cap.get("type")
-        if not ctype:
+        if ctype is None:
             raise _ierr("missing storage capability type for '%s'", name)
         if ctype == "hotpluggable":
             hotplug = True
         elif ctype == "removable":
             avail = bool(cap.xpath("count(./media_available[. = '1']) > 0"))
             size = _num(cap, "./media_size[1]", name, "no removable media size supplied for '%s'",
-                        "invalid removable media size supplied for '%s'")
+                        "invalid removable media size supplied for '%s'", bits=64)
             removable = E("capability", ("type", "removable"))
             removable.append(E("media_available", text="1" if avail else "0"))
             removable.append(E("media_size", text=str(size)))
@@ -226,7 +258,8 @@ def _cap_storage(src: Element, out: Element, name: str) -> None:
     if removable is not None:
         out.append(removable)
     else:
-        size = _num(src, "./size[1]", name, "no size supplied for '%s'", "invalid size supplied for '%s'")
+        size = _num(src, "./size[1]", name, "no size supplied for '%s'", "invalid size supplied for '%s'",
+                    bits=64)
         out.append(E("size", text=str(size)))
     if hotplug:
         out.append(E("capability", ("type", "hotpluggable")))
@@ -243,7 +276,7 @@ def _cap_scsi_host(src: Element, out: Element, name: str, create: bool) -> None:
     fc = vport = None
     for cap in src.findall("capability"):
         ctype = cap.get("type")
-        if not ctype:
+        if ctype is None:
             raise _ierr("missing SCSI host capability type for '%s'", name)
         if ctype == "vport_ops":
             vport = E("capability", ("type", "vport_ops"))
@@ -253,6 +286,9 @@ def _cap_scsi_host(src: Element, out: Element, name: str, create: bool) -> None:
             fc = E("capability", ("type", "fc_host"))
             for key in ("wwnn", "wwpn", "fabric_wwn"):
                 val = _text(cap, f"./{key}[1]")
+                if val is None and key != "fabric_wwn":
+                    # libvirt would generate one for a known hypervisor type; the test driver has none
+                    raise _ierr(f"no {key.upper()} supplied for '%s', and auto-generation failed", name)
                 if val:
                     fc.append(E(key, text=val))
         else:
@@ -279,7 +315,7 @@ def _cap_net(src: Element, out: Element, name: str) -> None:
     feats = set()
     for f in src.findall("feature"):
         fname = f.get("name")
-        if not fname:
+        if fname is None:
             raise make_error(c.VIR_ERR_XML_ERROR, "missing network device feature name", DOM)
         if fname not in _NET_FEATURES:
             raise make_error(c.VIR_ERR_XML_ERROR, f"unknown network device feature '{fname}'", DOM)
@@ -290,27 +326,42 @@ def _cap_net(src: Element, out: Element, name: str) -> None:
     sub = _text(src, "./capability/@type")
     if sub:
         if sub not in ("80203", "80211"):
-            raise _ierr("invalid network type supplied for '%s'", name)
+            raise make_error(c.VIR_ERR_CONFIG_UNSUPPORTED, f"invalid network type supplied for '{name}'", DOM)
         out.append(E("capability", ("type", sub)))
 
 
 def _ccw(src: Element, out: Element, name: str) -> None:
-    for key, width in (("cssid", 0), ("ssid", 0), ("devno", 4)):
+    """virNodeDevCCWDeviceAddressParseXML: cssid and ssid (any base), devno (hex)."""
+    for key, base in (("cssid", 0), ("ssid", 0), ("devno", 16)):
         raw = _text(src, f"./{key}[1]")
         if raw is None:
-            raise make_error(c.VIR_ERR_INTERNAL_ERROR, f"missing {key} value for '{name}'", DOM)
-        val = parse_int(raw, 0)
-        if val is None or val < 0 or val > 0xFFFFFFFF:
-            raise make_error(c.VIR_ERR_INTERNAL_ERROR, f"invalid {key} value '{raw}' for '{name}'", DOM)
-        out.append(E(key, text=f"0x{val:0{width}x}" if width else f"0x{val:x}"))
+            raise make_error(c.VIR_ERR_CONFIG_UNSUPPORTED, f"missing {key} value for '{name}'", DOM)
+        val = _uip(raw, base)
+        if val is None:
+            raise make_error(c.VIR_ERR_CONFIG_UNSUPPORTED, f"invalid {key} value '{raw}' for '{name}'", DOM)
+        out.append(E(key, text=f"0x{val:04x}" if key == "devno" else f"0x{val:x}"))
+
+
+def _sub_mdev_types(src: Element, name: str) -> Element | None:
+    """The mdev_types of a css or ap_matrix capability (other sub-capabilities are ignored)."""
+    mdev = None
+    for cap in src.findall("capability"):
+        ctype = cap.get("type")
+        if ctype is None:
+            raise make_error(c.VIR_ERR_XML_ERROR, "Missing capability type", DOM)
+        if ctype == "mdev_types":
+            mdev = _mdev_types(cap, name, mdev) if mdev is not None else _mdev_types(cap, name)
+    return mdev
 
 
 def _cap(src: Element, name: str, create: bool) -> Element:
     ctype = src.get("type")
-    if not ctype:
-        raise make_error(c.VIR_ERR_XML_ERROR, "missing capability type", DOM)
+    if ctype is None:
+        raise xml_err("Missing required attribute 'type' in element 'capability'", c.VIR_FROM_XML)
     if ctype not in CAP_TYPES:
         raise xml_err(f"Invalid value for attribute 'type' in element 'capability': '{ctype}'.", c.VIR_FROM_XML)
+    if ctype in ("mdev_types", "fc_host", "vports", "scsi_generic", "vdpa", "vpd"):
+        raise _ierr(f"unknown capability type '{CAP_TYPES.index(ctype)}' for '%s'", name)
     out = E("capability", ("type", ctype))
     if ctype == "system":
         prod = _text(src, "./product[1]")
@@ -346,7 +397,10 @@ def _cap(src: Element, name: str, create: bool) -> Element:
         ids = {k: _num(src, f"./{k}[1]/@id", name, f"no USB {k} ID supplied for '%s'",
                        f"invalid USB {k} ID supplied for '%s'", base=16) for k in ("vendor", "product")}
         for key in ("product", "vendor"):
-            out.append(E(key, ("id", f"0x{ids[key]:04x}"), text=_text(src, f"./{key}[1]")))
+            elem = E(key, ("id", f"0x{ids[key]:04x}"), text=_text(src, f"./{key}[1]"))
+            if elem.text is None:
+                space_close(elem)  # libvirt writes "<product id='0x0001' />" here
+            out.append(elem)
     elif ctype == "usb":
         for key, label in (("number", "number"), ("class", "class"), ("subclass", "subclass"),
                            ("protocol", "protocol")):
@@ -367,6 +421,11 @@ def _cap(src: Element, name: str, create: bool) -> Element:
         out.append(E("target", text=target))
         for cap in src.findall("capability"):
             sub = cap.get("type")
+            if sub is None:
+                raise _ierr("missing type for SCSI target capability for '%s'", name)
+            if sub != "fc_remote_port":
+                raise make_error(c.VIR_ERR_INTERNAL_ERROR,
+                                 f"unknown SCSI target capability type '{sub}' for '{name}'", DOM)
             if sub == "fc_remote_port":
                 rport, wwpn = _text(cap, "./rport[1]"), _text(cap, "./wwpn[1]")
                 if not rport:
@@ -392,9 +451,10 @@ def _cap(src: Element, name: str, create: bool) -> Element:
         if char:
             out.append(E("char", text=char))
     elif ctype == "drm":
-        dtype = _text(src, "./type")
+        dtype = _text(src, "./type[1]")
         if dtype not in ("primary", "control", "render"):
-            raise make_error(c.VIR_ERR_INTERNAL_ERROR, f"unknown drm type '{dtype}' for '{name}'", DOM)
+            raise make_error(c.VIR_ERR_CONFIG_UNSUPPORTED,
+                             f"unknown drm type '{dtype if dtype is not None else '(null)'}' for '{name}'", DOM)
         out.append(E("type", text=dtype))
     elif ctype == "mdev":
         mtype = _text(src, "./type[1]/@id")
@@ -410,24 +470,24 @@ def _cap(src: Element, name: str, create: bool) -> Element:
         paddr = _text(src, "./parent_addr[1]")
         if paddr:
             out.append(E("parent_addr", text=paddr))
-        group = _text(src, "./iommuGroup[1]/@number")
-        number = parse_int(group) if group else 0
-        if number is None or number < 0:
+        number = _xint(src, "./iommuGroup[1]/@number")
+        if number is False:
             raise _ierr("invalid iommuGroup number attribute for '%s'", name)
-        out.append(E("iommuGroup", ("number", number)))
+        out.append(E("iommuGroup", ("number", number or 0)))
         for attr in src.findall("attr"):
-            out.append(E("attr", ("name", attr.get("name")), ("value", attr.get("value"))))
+            aname, avalue = xs(attr, "./@name"), xs(attr, "./@value")
+            if aname and avalue:  # libvirt reports an incomplete attr but drops it and carries on
+                out.append(E("attr", ("name", aname), ("value", avalue)))
     elif ctype in ("ccw", "css"):
         _ccw(src, out, name)
         if ctype == "css":
+            mdev = _sub_mdev_types(src, name)
             cda = src.find("channel_dev_addr")
             if cda is not None:
                 elem = E("channel_dev_addr")
                 _ccw(cda, elem, name)
                 out.append(elem)
-            mt = src.find("capability[@type='mdev_types']")
-            if mt is not None:
-                add(out, _mdev_types(mt, name))
+            add(out, mdev)
     elif ctype == "vdpa":
         dev = _text(src, "./chardev[1]")
         if dev:
@@ -435,26 +495,24 @@ def _cap(src: Element, name: str, create: bool) -> Element:
     elif ctype in ("ap_card", "ap_queue"):
         raw = _text(src, "./ap-adapter[1]")
         if raw is None:
-            raise make_error(c.VIR_ERR_INTERNAL_ERROR, f"missing ap-adapter value for '{name}'", DOM)
-        adapter = parse_int(raw, 0)
-        if adapter is None or adapter < 0 or adapter > 255:
-            raise make_error(c.VIR_ERR_INTERNAL_ERROR, f"invalid ap-adapter value '{raw}' for '{name}'", DOM)
+            raise make_error(c.VIR_ERR_CONFIG_UNSUPPORTED, f"missing ap-adapter value for '{name}'", DOM)
+        adapter = _uip(raw, 0)
+        if adapter is None:
+            raise make_error(c.VIR_ERR_CONFIG_UNSUPPORTED, f"invalid ap-adapter value '{raw}' for '{name}'", DOM)
         out.append(E("ap-adapter", text=f"0x{adapter:02x}"))
         if ctype == "ap_queue":
             raw = _text(src, "./ap-domain[1]")
             if raw is None:
-                raise make_error(c.VIR_ERR_INTERNAL_ERROR, f"missing ap-domain value for '{name}'", DOM)
-            dval = parse_int(raw, 0)
+                raise make_error(c.VIR_ERR_CONFIG_UNSUPPORTED, f"missing ap-domain value for '{name}'", DOM)
+            dval = _uip(raw, 0)
             if dval is None:
-                raise make_error(c.VIR_ERR_INTERNAL_ERROR, f"invalid ap-domain value '{raw}' for '{name}'", DOM)
-            if dval < 0 or dval > 255:
-                raise make_error(c.VIR_ERR_INTERNAL_ERROR,
+                raise make_error(c.VIR_ERR_CONFIG_UNSUPPORTED, f"invalid ap-domain value '{raw}' for '{name}'", DOM)
+            if dval > 255:
+                raise make_error(c.VIR_ERR_CONFIG_UNSUPPORTED,
                                  f"ap-domain value '{raw}' is out of range for '{name}'", DOM)
             out.append(E("ap-domain", text=f"0x{dval:04x}"))
     elif ctype == "ap_matrix":
-        mt = src.find("capability[@type='mdev_types']")
-        if mt is not None:
-            add(out, _mdev_types(mt, name))
+        add(out, _sub_mdev_types(src, name))
     elif ctype == "mdev_types":
         add(out, _mdev_types(src, name))
     keep_open(out)
@@ -594,10 +652,11 @@ def _canonical(src: Element, create: bool) -> Element:
             devnode = node.text or ""
         else:
             links.append(node.text or "")
-    if devnode is not None:
-        root.append(E("devnode", ("type", "dev"), text=devnode))
-    for link in links:
-        root.append(E("devnode", ("type", "link"), text=link))
+    for kind, text in ([("dev", devnode)] if devnode is not None else []) + [("link", ln) for ln in links]:
+        elem = E("devnode", ("type", kind), text=text or None)
+        if not text:
+            keep_empty(elem)
+        root.append(elem)
     parent = xs(src, "./parent[1]")
     pwwnn = xs(src, "./parent[1]/@wwnn") or None
     pwwpn = xs(src, "./parent[1]/@wwpn") or None
