@@ -19,6 +19,7 @@ from .domains import DomainsMixin
 from .domconfig import DomainConfigMixin
 from .host import HostMixin
 from .interfaces import InterfacesMixin
+from .iothreads import IOThreadsMixin
 from .loader import build_default, build_from_file
 from .networks import NetworksMixin
 from .nodedev import NodeDevMixin
@@ -30,7 +31,7 @@ from .storage import StorageMixin
 __all__ = ["TestDriver", "open_test"]
 
 
-class TestDriver(HostMixin, DomainsMixin, DomainConfigMixin, StatsMixin, SnapshotsMixin, CheckpointsMixin,
+class TestDriver(HostMixin, DomainsMixin, DomainConfigMixin, StatsMixin, IOThreadsMixin, SnapshotsMixin, CheckpointsMixin,
                  NetworksMixin, InterfacesMixin, StorageMixin, NodeDevMixin):
     """One connection to a test driver state."""
 

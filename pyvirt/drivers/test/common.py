@@ -10,7 +10,7 @@ from ..base import DomainRef, Driver
 from .state import DomObj, TestState
 from .xmldefs import DomainDef, uuid_str
 
-__all__ = ["TestBase", "err", "conf_err", "flags_ok", "Event"]
+__all__ = ["TestBase", "err", "conf_err", "api_arg_error", "exclusive", "flags_ok", "Event"]
 
 # (family, event id, key, ref, args)
 Event = tuple[str, int, object, object, tuple[Any, ...]]
@@ -33,6 +33,19 @@ def flags_ok(flags: int, allowed: int, func: str) -> None:
     if bad:
         raise make_error(c.VIR_ERR_INVALID_ARG, None, c.VIR_FROM_TEST,
                          message=f"unsupported flags (0x{bad:x}) in function {func}")
+
+
+def api_arg_error(text: str) -> LibvirtError:
+    """An argument check of libvirt's public API (libvirt-domain.c reports them as VIR_FROM_DOMAIN).
+
+    The driver repeats these checks so that callers going straight to it get libvirt's answers.
+    """
+    return make_error(c.VIR_ERR_INVALID_ARG, None, c.VIR_FROM_DOMAIN, message=text)
+
+
+def exclusive(flags: int, f1: int, n1: str, f2: int, n2: str) -> None:
+    if flags & f1 and flags & f2:
+        raise api_arg_error(f"Flags '{n1}' and '{n2}' are mutually exclusive")
 
 
 class TestBase(Driver):

@@ -10,7 +10,7 @@ from lxml import etree
 from ... import constants as c
 from ...errors import make_error
 from ..base import DomainRef
-from .common import TestBase, conf_err, err, flags_ok
+from .common import TestBase, api_arg_error, conf_err, err, exclusive, flags_ok
 from .tunexml import sync_tunables
 from .xmldefs import DomainDef
 
@@ -55,6 +55,8 @@ class DomainConfigMixin(TestBase):
 
     def domain_set_memory_flags(self, dom: DomainRef, memory: int, flags: int = 0) -> None:
         self.check_writable()
+        if memory == 0:
+            raise api_arg_error("memory in virDomainSetMemoryFlags must not be zero")
         flags_ok(flags, _LF | c.VIR_DOMAIN_MEM_MAXIMUM, "testDomainSetMemoryFlags")
         with self._lock:
             d = self._dom(dom)
@@ -93,6 +95,8 @@ class DomainConfigMixin(TestBase):
 
     # -- vcpus -----------------------------------------------------------------
     def domain_get_vcpus_flags(self, dom: DomainRef, flags: int = 0) -> int:
+        exclusive(flags, c.VIR_DOMAIN_AFFECT_LIVE, "VIR_DOMAIN_AFFECT_LIVE", c.VIR_DOMAIN_AFFECT_CONFIG,
+                  "VIR_DOMAIN_AFFECT_CONFIG")
         flags_ok(flags, _LF | c.VIR_DOMAIN_VCPU_MAXIMUM, "testDomainGetVcpusFlags")
         with self._lock:
             df, _ = self._one_def(self._dom(dom), flags)
@@ -103,6 +107,12 @@ class DomainConfigMixin(TestBase):
 
     def domain_set_vcpus_flags(self, dom: DomainRef, nvcpus: int, flags: int = 0) -> None:
         self.check_writable()
+        if flags & c.VIR_DOMAIN_VCPU_MAXIMUM and not flags & c.VIR_DOMAIN_AFFECT_CONFIG:
+            raise api_arg_error("Flag 'VIR_DOMAIN_AFFECT_CONFIG' is required by flag 'VIR_DOMAIN_VCPU_MAXIMUM'")
+        exclusive(flags, c.VIR_DOMAIN_VCPU_GUEST, "VIR_DOMAIN_VCPU_GUEST", c.VIR_DOMAIN_AFFECT_CONFIG,
+                  "VIR_DOMAIN_AFFECT_CONFIG")
+        if nvcpus == 0:
+            raise api_arg_error("nvcpus in virDomainSetVcpusFlags must not be zero")
         flags_ok(flags, _LF | c.VIR_DOMAIN_VCPU_MAXIMUM, "testDomainSetVcpusFlags")
         if nvcpus > 32:
             raise err(c.VIR_ERR_INVALID_ARG,
@@ -205,6 +215,12 @@ class DomainConfigMixin(TestBase):
 
     # -- metadata, title, description -------------------------------------------
     def domain_get_metadata(self, dom: DomainRef, type: int, uri: str | None, flags: int = 0) -> str:
+        exclusive(flags, c.VIR_DOMAIN_AFFECT_LIVE, "VIR_DOMAIN_AFFECT_LIVE", c.VIR_DOMAIN_AFFECT_CONFIG,
+                  "VIR_DOMAIN_AFFECT_CONFIG")
+        if type in (c.VIR_DOMAIN_METADATA_TITLE, c.VIR_DOMAIN_METADATA_DESCRIPTION) and uri is not None:
+            raise api_arg_error("uri in virDomainGetMetadata must be NULL")
+        if type == c.VIR_DOMAIN_METADATA_ELEMENT and uri is None:
+            raise api_arg_error("uri in virDomainGetMetadata must not be NULL")
         flags_ok(flags, _LF, "virDomainGetMetadata")
         with self._lock:
             df, _ = self._one_def(self._dom(dom), flags)
@@ -213,10 +229,26 @@ class DomainConfigMixin(TestBase):
     def domain_set_metadata(self, dom: DomainRef, type: int, metadata: str | None, key: str | None,
                             uri: str | None, flags: int = 0) -> None:
         self.check_writable()
+        if type in (c.VIR_DOMAIN_METADATA_TITLE, c.VIR_DOMAIN_METADATA_DESCRIPTION):
+            if type == c.VIR_DOMAIN_METADATA_TITLE and metadata and "\n" in metadata:
+                raise api_arg_error("metadata title can't contain newlines")
+            if uri is not None:
+                raise api_arg_error("uri in virDomainSetMetadata must be NULL")
+            if key is not None:
+                raise api_arg_error("key in virDomainSetMetadata must be NULL")
+        elif type == c.VIR_DOMAIN_METADATA_ELEMENT:
+            if uri is None:
+                raise api_arg_error("uri in virDomainSetMetadata must not be NULL")
+            if metadata and key is None:
+                raise api_arg_error("key in virDomainSetMetadata must not be NULL")
         flags_ok(flags, _LF, "virDomainSetMetadata")
         with self._lock:
             d = self._dom(dom)
             live, conf = self._defs(d, flags)
+            if type == c.VIR_DOMAIN_METADATA_ELEMENT and metadata == "":
+                # a non-NULL empty document: libxml2 refuses it (NULL removes the element)
+                raise make_error(c.VIR_ERR_XML_DETAIL, None, c.VIR_FROM_DOMAIN,
+                                 message="(metadata_xml):1: Document is empty\n(null)\n^")
             for df in (live, conf):
                 if df is not None:
                     df.set_metadata(type, metadata, key, uri)

@@ -11,6 +11,7 @@ from ... import constants as c
 from ...conf.xmlutil import parse_xml
 from ...errors import LibvirtError, make_error
 from .defaults import DEFAULT_NODE_XML, DEFAULT_POOL_CAPACITY, default_cells
+from .iothreads import initial_poll_info
 from .state import DevObj, DomObj, IfaceObj, NetObj, PoolObj, TestState, VolObj
 from .xmldefs import (TEST_NS, DomainDef, InterfaceDef, NetworkDef, NodeDeviceDef, SnapshotDef,
                       StoragePoolDef, StorageVolDef, capabilities_xml)
@@ -182,7 +183,7 @@ def _parse_domains(st: TestState, root: Any, base: str | None) -> None:
             dom.has_managed_save = has_ms
         dom.state, dom.reason = runstate, 0
         _check_taint(dom)
-        dom.iothreads = {i: [32768, 0, 0] for i in d.iothread_ids}
+        dom.iothreads = initial_poll_info(d)
 
 
 def _check_taint(dom: DomObj) -> None:

@@ -57,7 +57,7 @@ class DomObj:
     has_managed_save: bool = False
     seconds: int = 627319920
     nseconds: int = 0
-    iothreads: dict[int, list[int]] = field(default_factory=dict)  # id -> poll params
+    iothreads: list[list[int]] = field(default_factory=list)  # [id, poll max ns, grow, shrink]
     snapshots: dict[str, SnapObj] = field(default_factory=dict)
     current_snapshot: str | None = None
     checkpoints: dict[str, "CheckpointObj"] = field(default_factory=dict)
@@ -71,7 +71,6 @@ class DomObj:
     numa: dict[str, Any] = field(default_factory=dict)
     ifparams: dict[str, dict[str, int]] = field(default_factory=dict)
     iotune: dict[str, dict[str, Any]] = field(default_factory=dict)
-    iothread_pins: dict[int, list[bool]] = field(default_factory=dict)
     ref_cache: DomainRef | None = None
     taint: int = 0  # bits of virDomainTaintFlags
     deprecations: list[str] = field(default_factory=list)

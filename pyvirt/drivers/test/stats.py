@@ -107,83 +107,6 @@ class StatsMixin(TestBase):
                 out[iface.target_dev or ""] = {"addrs": [addr], "hwaddr": iface.mac}
             return out
 
-    # -- IOThreads -----------------------------------------------------------------------
-    def domain_get_iothread_info(self, dom: DomainRef, flags: int = 0) -> list[tuple[int, list[bool]]]:
-        """[(iothread id, cpumap)] like libvirt-python's ioThreadInfo()."""
-        flags_ok(flags, _LF, "testDomainGetIOThreadInfo")
-        with self._lock:
-            d = self._dom(dom)
-            df, _ = self._one_def(d, flags)
-            # libvirt sizes the default map by the vCPU count; python widens it to the 8-CPU node map
-            cmap = [j < df.vcpus for j in range(8)]
-            return [(i, list((d.iothread_pins.get(i, cmap) + [False] * 8)[:8])) for i in df.iothread_ids]
-
-    def _iothread_defs(self, dom: DomainRef, flags: int) -> tuple[DomObj, list[Any]]:
-        d = self._dom(dom)
-        live, conf = self._defs(d, flags)
-        return d, [x for x in (live, conf) if x is not None]
-
-    def domain_add_iothread(self, dom: DomainRef, iothread_id: int, flags: int = 0) -> None:
-        self.check_writable()
-        flags_ok(flags, _LF, "testDomainAddIOThread")
-        if iothread_id == 0:
-            raise err(c.VIR_ERR_INVALID_ARG, "invalid value of 0 for iothread_id")
-        with self._lock:
-            d, defs = self._iothread_defs(dom, flags)
-            for df in defs:
-                ids = df.iothread_ids
-                if iothread_id in ids:
-                    raise conf_err(c.VIR_ERR_INVALID_ARG, f"an IOThread is already using iothread_id '{iothread_id}'")
-                df.set_iothread_ids(sorted(ids + [iothread_id]))
-                if df is d.def_ and d.active():
-                    d.iothreads[iothread_id] = [32768, 0, 0]
-
-    def domain_del_iothread(self, dom: DomainRef, iothread_id: int, flags: int = 0) -> None:
-        self.check_writable()
-        flags_ok(flags, _LF, "testDomainDelIOThread")
-        if iothread_id == 0:
-            raise err(c.VIR_ERR_INVALID_ARG, "invalid value of 0 for iothread_id")
-        with self._lock:
-            d, defs = self._iothread_defs(dom, flags)
-            for df in defs:
-                ids = df.iothread_ids
-                if iothread_id not in ids:
-                    raise conf_err(c.VIR_ERR_INVALID_ARG, f"cannot find IOThread '{iothread_id}' in iothreadids list")
-                df.set_iothread_ids([i for i in ids if i != iothread_id])
-                if df is d.def_:
-                    d.iothreads.pop(iothread_id, None)
-
-    def domain_pin_iothread(self, dom: DomainRef, iothread_id: int, cpumap: Any, flags: int = 0) -> None:
-        self.check_writable()
-        flags_ok(flags, _LF, "testDomainPinIOThread")
-        with self._lock:
-            d = self._dom(dom)
-            df, _ = self._one_def(d, flags)
-            if iothread_id not in df.iothread_ids:
-                raise err(c.VIR_ERR_INVALID_ARG, f"iothreadid {iothread_id} not found")
-            if not any(cpumap):
-                raise err(c.VIR_ERR_INVALID_ARG, "Empty iothread cpumap list for pinning")
-            d.iothread_pins[iothread_id] = [bool(b) for b in cpumap]
-
-    def domain_set_iothread_params(self, dom: DomainRef, iothread_id: int, params: dict[str, Any],
-                                   flags: int = 0) -> None:
-        self.check_writable()
-        flags_ok(flags, _LF, "testDomainSetIOThreadParams")
-        for k in params:
-            if k not in ("poll_max_ns", "poll_grow", "poll_shrink"):
-                raise err(c.VIR_ERR_ARGUMENT_UNSUPPORTED, f"parameter '{k}' not supported")
-        with self._lock:
-            d = self._dom(dom)
-            if flags & c.VIR_DOMAIN_AFFECT_CONFIG:
-                raise err(c.VIR_ERR_OPERATION_INVALID, "persistent update of iothread parameters is not supported")
-            self._check_active(d)
-            info = d.iothreads.get(iothread_id)
-            if info is None:
-                raise err(c.VIR_ERR_INVALID_ARG, f"Invalid IOThread id '{iothread_id}'")
-            for idx, key in enumerate(("poll_max_ns", "poll_grow", "poll_shrink")):
-                if key in params:
-                    info[idx] = int(params[key])
-
     # -- bulk stats ---------------------------------------------------------------------------
     def _stats_for(self, d: DomObj, stats: int) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -192,8 +115,7 @@ class StatsMixin(TestBase):
             out["state.reason"] = d.reason
         if stats & c.VIR_DOMAIN_STATS_IOTHREAD and d.active() and d.iothreads:
             out["iothread.count"] = len(d.iothreads)
-            for tid in sorted(d.iothreads):
-                mx, grow, shrink = d.iothreads[tid]
+            for tid, mx, grow, shrink in d.iothreads:
                 out[f"iothread.{tid}.poll-max-ns"] = mx
                 out[f"iothread.{tid}.poll-grow"] = grow
                 out[f"iothread.{tid}.poll-shrink"] = shrink

@@ -69,13 +69,18 @@ def sync_tunables(root: Any, tun: dict[str, Any]) -> None:
         el = _replace(root, "perf")
         for name, on in perf.items():
             etree.SubElement(el, "event", name=name, enabled="yes" if on else "no")
+    io = tun.get("iothreads")
+    if io is not None and "ids" in io:
+        from .iothreads import write_iothreads
+        write_iothreads(root, io)
     vpins = tun.get("vcpupin", {})
     epin = tun.get("emulatorpin", {}).get("map")
-    if vpins or epin:
+    iopins = io.get("pins", {}) if io is not None else {}
+    if vpins or epin or iopins:
         el = root.find("cputune")
         if el is None:
             el = etree.SubElement(root, "cputune")
-        for tag in ("vcpupin", "emulatorpin"):
+        for tag in ("vcpupin", "emulatorpin", "iothreadpin"):
             _drop(el, tag)
         anchor = 0
         for vcpu in sorted(vpins):
@@ -84,6 +89,10 @@ def sync_tunables(root: Any, tun: dict[str, Any]) -> None:
             anchor += 1
         if epin:
             el.insert(anchor, etree.Element("emulatorpin", cpuset=cpuset(epin)))
+            anchor += 1
+        for tid in (i for i in io["ids"] if i in iopins) if io is not None else ():
+            el.insert(anchor, etree.Element("iothreadpin", iothread=str(tid), cpuset=cpuset(iopins[tid])))
+            anchor += 1
     disks = root.findall("devices/disk")
     for target, values in tun.get("iotune", {}).items():
         for disk in disks:

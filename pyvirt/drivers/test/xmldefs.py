@@ -418,7 +418,7 @@ else:
             return self.xml
 
         @classmethod
-        def from_element(cls, root: Any) -> Any:
+        def from_element(cls, root: Any, default_arch: str = "i686") -> Any:
             root = copy.deepcopy(root)
             for el in list(root):
                 if isinstance(el.tag, str) and el.tag.startswith("{" + TEST_NS):

@@ -103,3 +103,35 @@ def test_random_object_sequences(seed: int) -> None:
     mine = h.run_py("test:///default", steps)
     for step, r, m in zip(steps, real, mine):
         assert m == r, f"seed {seed} step {step!r}"
+
+
+def _config_ops(rng: random.Random) -> list[tuple[Any, ...]]:
+    steps: list[tuple[Any, ...]] = [("define", D1.replace("<vcpu>2</vcpu>", "<vcpu current='2'>4</vcpu>"))]
+    for i in range(40):
+        n = rng.choice(["test", "d1"])
+        f = rng.choice([0, 1, 2, 3])
+        steps.append(rng.choice([
+            ("start", n), ("destroy", n), ("suspend", n),
+            ("set_meta", n, rng.randrange(3), rng.choice(["", f"v{i}", "<e a='1'/>"]), "k", "http://x/y", f),
+            ("get_meta", n, rng.randrange(3), "http://x/y", f),
+            ("set_vcpus", n, rng.randrange(1, 6), f | rng.choice([0, 4])), ("vcpus_flags", n, f | rng.choice([0, 4])),
+            ("set_mem", n, rng.choice([200000, 400000, 900000]), f | rng.choice([0, 4])),
+            ("add_iothread", n, rng.randrange(1, 4), f), ("del_iothread", n, rng.randrange(1, 4), f),
+            ("iothreads", n, f), ("set_lifecycle", n, rng.randrange(3), rng.randrange(6), f),
+            ("pin_vcpu", n, rng.randrange(3), tuple(rng.random() < 0.5 for _ in range(4))),
+            ("vcpu_pin_info", n, f), ("set_perf", n, {"cmt": rng.random() < 0.5}, f), ("perf", n, f),
+            ("set_autostart", n, rng.randrange(2)), ("shutdown", n), ("reboot", n),
+            ("snap_create", n, f"<domainsnapshot><name>c{i}</name></domainsnapshot>"),
+            ("snap_revert", n, f"c{rng.randrange(max(i, 1))}", rng.choice([0, 1, 2])),
+        ]))
+        steps += [("xml", n), ("xml", n, 2), ("state", n), ("info", n)]
+    return steps
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_random_config_sequences(seed: int) -> None:
+    steps = _config_ops(random.Random(5000 + seed))
+    real = h.run_real("test:///default", steps)
+    mine = h.run_py("test:///default", steps)
+    for step, r, m in zip(steps, real, mine):
+        assert m == r, f"seed {seed} step {step!r}"
