@@ -4,7 +4,8 @@ The guest boots by direct kernel boot (``-kernel``/``-initrd``), prints
 :data:`READY_LINE` on the serial console (ttyS0) and powers off when it gets
 the ACPI power button (QMP ``system_powerdown``): /init loads ``evdev.ko`` and
 ``button.ko`` from the same kernel package and runs busybox ``acpid -d``,
-whose PWRF action runs ``poweroff -f``.
+whose PWRF action runs ``poweroff -f``. The ready line is printed only once
+acpid has opened the input device, so a power button pressed after it is never lost.
 
 Everything comes from Debian packages fetched with ``apt-get download`` and
 unpacked with ``dpkg-deb`` (nothing is installed). The result is cached under
@@ -46,6 +47,13 @@ mount -t devtmpfs devtmpfs /dev 2>/dev/null
 insmod /lib/modules/evdev.ko
 insmod /lib/modules/button.ko
 acpid -d -c /etc/acpi >/dev/null 2>&1 &
+acpid_pid=$!
+# Announce readiness only once acpid listens on the power button's event device.
+i=0
+while [ $i -lt 500 ] && ! ls -l /proc/$acpid_pid/fd 2>/dev/null | grep -q input/event; do
+    usleep 10000
+    i=$((i + 1))
+done
 echo "{READY_LINE}"
 while true; do sleep 3600; done
 """

@@ -107,6 +107,12 @@ class QemuState:
         self.next_id += 1
         dom.state, dom.reason = vm.state, vm.reason
         vm.on_lifecycle = lambda ev, detail: self._vm_event(dom, vm, ev, detail)
+        vm.on_event = lambda name, data: self._qmp_event(dom, name)
+
+    def _qmp_event(self, dom: Dom, name: str) -> None:
+        if name == "RESET":
+            ref = dom.ref()
+            self.bus.emit("domain", c.VIR_DOMAIN_EVENT_ID_REBOOT, ref.uuid, ref)
 
     def _vm_event(self, dom: Dom, vm: QemuVM, event: int, detail: int) -> None:
         with self.lock:
@@ -375,6 +381,14 @@ class QemuDriver(Driver):
 
     def domain_shutdown(self, dom: DomainRef) -> None:
         self.domain_shutdown_flags(dom, 0)
+
+    def domain_reboot(self, dom: DomainRef, flags: int = 0) -> None:
+        self.check_writable()
+        if flags & ~c.VIR_DOMAIN_REBOOT_ACPI_POWER_BTN:
+            raise _err(c.VIR_ERR_CONFIG_UNSUPPORTED, "only the ACPI power button reboot is supported")
+        with self.st.lock:
+            _d, vm = self._running(dom)
+        vm.reboot()
 
     def domain_reset(self, dom: DomainRef, flags: int = 0) -> None:
         self.check_writable()

@@ -137,6 +137,7 @@ class QemuVM:
         self._watcher: threading.Thread | None = None
         self._log_offset = 0
         self._starting = True
+        self._fake_reboot = False
 
     # --- start -----------------------------------------------------------
     def start(self, cmd: QemuCommand, *, paused: bool = False) -> None:
@@ -201,6 +202,7 @@ class QemuVM:
         self.monitor.set_event_handler(self._qmp_event)
 
     def _set_actions(self) -> None:
+        """Tell QEMU what guest power-off and reboot do, per <on_poweroff>/<on_reboot>."""
         actions: dict[str, str] = {}
         poweroff = self.live.on_poweroff or "destroy"
         actions["shutdown"] = "pause" if poweroff == "preserve" else "poweroff"
@@ -329,8 +331,12 @@ class QemuVM:
                 detail = (c.VIR_DOMAIN_EVENT_SHUTDOWN_FINISHED if guest is None else
                           c.VIR_DOMAIN_EVENT_SHUTDOWN_GUEST if guest else c.VIR_DOMAIN_EVENT_SHUTDOWN_HOST)
                 ev = (c.VIR_DOMAIN_EVENT_SHUTDOWN, detail)
-                if (self.live.on_poweroff or "destroy") == "preserve":
+                if (self.live.on_poweroff or "destroy") == "preserve" or self._fake_reboot:
                     self.state, self.reason = c.VIR_DOMAIN_PAUSED, c.VIR_DOMAIN_PAUSED_SHUTTING_DOWN
+                if self._fake_reboot:
+                    self._fake_reboot = False
+                    # QMP calls cannot run on the monitor's own thread
+                    threading.Thread(target=self._finish_fake_reboot, daemon=True).start()
             elif name == "GUEST_PANICKED":
                 self.state, self.reason = c.VIR_DOMAIN_CRASHED, c.VIR_DOMAIN_CRASHED_PANICKED
                 ev = (c.VIR_DOMAIN_EVENT_CRASHED, c.VIR_DOMAIN_EVENT_CRASHED_PANICKED)
@@ -369,8 +375,26 @@ class QemuVM:
         self.execute("system_powerdown")
 
     def reboot(self) -> None:
-        """ACPI reboot is not available through QMP; reset like libvirt's fallback does."""
-        self.execute("system_reset")
+        """libvirt's ACPI "fake reboot": power button, then reset and resume once the guest is down."""
+        self.execute("set-action", {"shutdown": "pause"})
+        self._fake_reboot = True
+        try:
+            self.execute("system_powerdown")
+        except LibvirtError:
+            self._fake_reboot = False
+            self._set_actions()
+            raise
+
+    def _finish_fake_reboot(self) -> None:
+        try:
+            self.execute("system_reset")
+            self._set_actions()
+            self.execute("cont")
+        except LibvirtError:
+            return  # the process went away meanwhile; the watcher reports it
+        with self._lock:
+            self.state, self.reason = c.VIR_DOMAIN_RUNNING, c.VIR_DOMAIN_RUNNING_BOOTED
+        self._write_status()
 
     def destroy(self, graceful: bool = False) -> None:
         """Stop QEMU: SIGTERM, a short grace period, then SIGKILL; returns once it has exited."""

@@ -21,11 +21,11 @@ def domain_xml(guest: Any, name: str, console: Path, kind: str = "qemu") -> str:
 <devices><serial type='file'><source path='{console}'/></serial></devices></domain>"""
 
 
-def wait_until(pred: Any, timeout: float = 30.0) -> None:
+def wait_until(pred: Any, timeout: float = 30.0, what: Any = None) -> None:
     deadline = time.monotonic() + timeout
     while not pred():
         if time.monotonic() > deadline:
-            raise AssertionError("condition never became true")
+            raise AssertionError(f"condition never became true: {what() if what else ''}")
         time.sleep(0.02)
 
 
@@ -56,6 +56,14 @@ def test_embed_lifecycle_and_reattach(guest: Any, tmp_path: Path) -> None:
         live = dom.xml_desc()
         assert f"<domain type='qemu' id='{dom.id()}'>" in live and "<alias name='balloon0'/>" in live
         wait_until(lambda: console.exists() and guest.ready_line in console.read_text(errors="replace"))
+        reboots: list[str] = []
+        conn.domain_event_register_any(None, c.VIR_DOMAIN_EVENT_ID_REBOOT,
+                                       lambda _c, d, _o: reboots.append(d.name()), None)
+        dom.reboot(0)
+        wait_until(lambda: console.read_text(errors="replace").count(guest.ready_line) == 2,
+                   what=lambda: console.read_text(errors="replace"))
+        assert reboots and set(reboots) == {"g1"} and dom.is_active()
+        assert dom.state()[0] == c.VIR_DOMAIN_RUNNING
         dom.suspend()
         assert dom.state()[0] == c.VIR_DOMAIN_PAUSED
         dom.resume()
