@@ -601,23 +601,28 @@ class NodeDeviceDef(XMLModel):
 
     @property
     def caps(self) -> list[str]:
-        """Capability type names in order, nested ones included as libvirt lists them
-        (e.g. ``scsi_host`` then ``fc_host`` and ``vports``)."""
+        """Top-level capability type names in order (what virNodeDeviceListCaps answers)."""
+        return [cap.get("type", "") for cap in self.root.findall("capability")]
+
+    @property
+    def all_caps(self) -> list[str]:
+        """Top-level capabilities plus nested ones that libvirt's list filters match
+        (fc_host and vports of a scsi_host, mdev_types of pci/css/ap_matrix, vpd of pci)."""
         out: list[str] = []
         for cap in self.root.findall("capability"):
             ctype = cap.get("type", "")
             out.append(ctype)
-            if ctype == "scsi_host":
-                for sub in cap.findall("capability"):
-                    out.append({"vport_ops": "vports"}.get(sub.get("type", ""), sub.get("type", "")))
-            elif ctype == "pci":
-                for sub in cap.findall("capability"):
-                    if sub.get("type") in ("mdev_types", "vpd"):
-                        out.append(sub.get("type", ""))
-            elif ctype in ("css", "ap_matrix"):
-                for sub in cap.findall("capability"):
-                    out.append(sub.get("type", ""))
+            for sub in cap.findall("capability"):
+                stype = sub.get("type", "")
+                if ctype == "scsi_host" and stype in ("fc_host", "vport_ops"):
+                    out.append("vports" if stype == "vport_ops" else stype)
+                elif ctype in ("pci", "css", "ap_matrix") and stype in ("mdev_types", "vpd"):
+                    out.append(stype)
         return out
+
+    def has_cap(self, name: str) -> bool:
+        """virNodeDeviceObjHasCap: *name* is a top-level or matching nested capability."""
+        return name in self.all_caps
 
     def capability(self, ctype: str) -> Element | None:
         """The top-level ``<capability type=ctype>`` element, if any."""

@@ -62,8 +62,24 @@ def test_properties() -> None:
     dup.parent = "computer"
     assert dev.name != dup.name and "<parent>computer</parent>" in dup.to_xml()
     hba = NodeDeviceDef.parse((DATA / KIND / "hba_vport_ops-in.xml").read_text())
-    assert hba.caps == ["scsi_host", "fc_host", "vports"]
+    assert hba.caps == ["scsi_host"] and hba.all_caps == ["scsi_host", "fc_host", "vports"]
+    assert hba.has_cap("vports") and not hba.has_cap("pci")
     vhba = NodeDeviceDef.parse("<device><parent wwnn='20000000c9831b4b' wwpn='10000000c9831b4b'/>"
                                "<capability type='scsi_host'><capability type='fc_host'><wwnn>2001</wwnn>"
                                "<wwpn>1001</wwpn></capability></capability></device>", create=True)
     assert vhba.name == "new device" and vhba.parent_wwnn == "20000000c9831b4b"
+
+
+def test_test_driver_default_devices_round_trip() -> None:
+    """The devices of libvirt's test:///default parse and print back exactly (vport counts are live data)."""
+    import re
+    conn = oracle_conn()
+    for name in ("computer", "scsi_host1", "scsi_host2", "scsi_host11"):
+        dev = conn.nodeDeviceLookupByName(name)
+        xml = str(dev.XMLDesc(0))
+        parsed = NodeDeviceDef.parse(xml)
+        counts = re.search(r"<max_vports>(\d+)</max_vports>\s*<vports>(\d+)</vports>", xml)
+        if counts:
+            parsed.set_vports(int(counts.group(1)), int(counts.group(2)))
+        assert parsed.to_xml() == xml
+        assert parsed.caps == dev.listCaps()
