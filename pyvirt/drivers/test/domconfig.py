@@ -617,10 +617,7 @@ class DomainConfigMixin(TestBase):
     def domain_screenshot(self, dom: DomainRef, screen: int, flags: int = 0) -> tuple[str, bytes]:
         """(mime type, PNG data) of the (fixed) test screenshot."""
         flags_ok(flags, 0, "testDomainScreenshot")
-        if screen != 0:
-            raise err(c.VIR_ERR_INVALID_ARG, "invalid screen ID")
-        with self._lock:
-            self._dom(dom)
+        # libvirt streams a packaged PNG whatever the domain and screen; this is a 1x1 stand-in
         import base64
         png = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
         return "image/png", png
