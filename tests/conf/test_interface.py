@@ -53,3 +53,8 @@ def test_from_element() -> None:
     from lxml import etree
     text = (DATA / KIND / "bridge-ports-in.xml").read_text()
     assert InterfaceDef.from_element(etree.fromstring(text.encode())).to_xml() == InterfaceDef.parse(text).to_xml()
+
+
+def test_test_driver_default_interface_round_trip() -> None:
+    xml = str(oracle_conn().interfaceLookupByName("eth1").XMLDesc(0))
+    assert InterfaceDef.parse(xml).to_xml() == xml

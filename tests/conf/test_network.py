@@ -83,3 +83,8 @@ def test_error_classes() -> None:
     with pytest.raises(LibvirtError) as info:
         NetworkDef.parse("<network/>")
     assert info.value.code == c.VIR_ERR_NO_NAME
+
+
+def test_test_driver_default_network_round_trip() -> None:
+    xml = str(oracle_conn().networkLookupByName("default").XMLDesc(0))
+    assert NetworkDef.parse(xml).to_xml() == xml

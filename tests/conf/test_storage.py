@@ -133,3 +133,10 @@ def test_from_element_matches_parse() -> None:
             vol = StorageVolDef.from_element(elem)
             assert vol.to_xml() == StorageVolDef.parse(text).to_xml()
             assert vol.target_path == vol.path == "/var/lib/libvirt/images/OtherDemo.img"
+
+
+def test_test_driver_default_pool_round_trip() -> None:
+    xml = str(oracle_conn().storagePoolLookupByName("default-pool").XMLDesc(0))
+    pool = StoragePoolDef.parse(xml)
+    pool.capacity, pool.allocation, pool.available = GIB100, 0, GIB100
+    assert pool.to_xml() == xml
