@@ -26,6 +26,7 @@ from .command import build_command, prepare_live
 from .domain import DEFAULT_EMULATOR, apply_defaults
 from .kvm import kvm_usable
 from .process import Paths, QemuVM, atomic_write
+from .tap import create_taps
 from .validate import validate
 
 __all__ = ["QemuDriver", "QemuState", "acquire_state", "release_state"]
@@ -319,11 +320,17 @@ class QemuDriver(Driver):
             accel = "kvm"
         live = prepare_live(defn, vnc_port=_free_vnc_port)
         paths = Paths(self.st.root, defn.name)
-        cmd = build_command(live, monitor_path=str(paths.monitor), accel=accel)
-        vm = QemuVM(live, paths)
-        events: list[tuple[int, int]] = []
-        vm.on_lifecycle = lambda ev, detail: events.append((ev, detail))
-        vm.start(cmd, paused=bool(flags & c.VIR_DOMAIN_START_PAUSED))
+        taps = create_taps(live)
+        try:
+            cmd = build_command(live, monitor_path=str(paths.monitor), accel=accel,
+                                tap_fds={i: t.fd for i, t in taps.items()})
+            vm = QemuVM(live, paths)
+            events: list[tuple[int, int]] = []
+            vm.on_lifecycle = lambda ev, detail: events.append((ev, detail))
+            vm.start(cmd, paused=bool(flags & c.VIR_DOMAIN_START_PAUSED))
+        finally:
+            for tap in taps.values():
+                tap.close()  # QEMU holds its own copy; the tap lives as long as QEMU
         self.st.bind(d, vm)
         ref = d.ref()
         for ev, detail in events:
