@@ -310,3 +310,29 @@ def test_upload_stream_and_server_error() -> None:
     finally:
         client.close()
         peer.close()
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=200), st.booleans())
+def test_garbage_from_the_peer_never_hangs_a_call(garbage: bytes, framed: bool) -> None:
+    def handler(peer: Peer, hdr: rpc.Header, payload: bytes) -> None:
+        if framed:  # a well-framed reply whose payload is garbage
+            peer.send(rpc.pack_packet(hdr.prog, hdr.vers, hdr.proc, rpc.REPLY, hdr.serial,
+                                      garbage[0] % 3 if garbage else rpc.OK, garbage))
+        else:
+            peer.send(garbage)
+            peer.sock.shutdown(socket.SHUT_WR)
+
+    peer, client = make(handler)
+    try:
+        try:
+            client.call(LOOKUP, ("x",), 20)
+        except LibvirtError as exc:
+            assert exc.code != c.VIR_ERR_OPERATION_TIMEOUT
+    finally:
+        client.close()
+        peer.close()

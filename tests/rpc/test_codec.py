@@ -202,3 +202,24 @@ def test_encoders_reject_values_that_do_not_fit() -> None:
         rpc.procedure_by_name("CONNECT_SUPPORTS_FEATURE").encode_args((2**40,))
     with pytest.raises(rpc.ProtocolError):
         rpc.procedure_by_name("CONNECT_LIST_ALL_DOMAINS").encode_ret(([DomainRef("a", UUID, 1)] * 16385, 0))
+
+
+def test_generated_table_is_current() -> None:
+    """tools/gen_protocol.py run on libvirt 9.0's .x files gives the committed table (PYVIRT_REGEN=1 rewrites)."""
+    import importlib.util
+    import os
+    from pathlib import Path
+
+    src = "/work/ref/libvirt-9.0.0"
+    if not os.path.isdir(os.path.join(src, "src", "remote")):
+        pytest.skip("libvirt 9.0 source tree not available")
+    root = Path(__file__).resolve().parents[2]
+    spec = importlib.util.spec_from_file_location("gen_protocol", root / "tools" / "gen_protocol.py")
+    assert spec is not None and spec.loader is not None
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    text = gen.generate(src)
+    table = root / "pyvirt" / "rpc" / "_table.py"
+    if os.environ.get("PYVIRT_REGEN") == "1":
+        table.write_text(text)
+    assert table.read_text() == text
