@@ -19,8 +19,7 @@ _CAP_BITS = {
     "ap_queue": 1 << 19, "ap_matrix": 1 << 20, "vpd": 1 << 21,
 }
 _ALL_CAPS = sum(_CAP_BITS.values())
-_STATE_FLAGS = (c.VIR_CONNECT_LIST_NODE_DEVICES_INACTIVE | c.VIR_CONNECT_LIST_NODE_DEVICES_ACTIVE
-                | (1 << 28) | (1 << 29))
+_STATE_FLAGS = c.VIR_CONNECT_LIST_NODE_DEVICES_INACTIVE | c.VIR_CONNECT_LIST_NODE_DEVICES_ACTIVE
 
 
 def _has_caps(d: NodeDeviceDef) -> set[str]:
@@ -69,13 +68,11 @@ class NodeDevMixin(TestBase):
             for name, d in self.st.devs.items():
                 if cap_flags and not any(_CAP_BITS.get(cn, 0) & cap_flags for cn in _has_caps(d.def_)):
                     continue
-                # every test device is active and persistent-less (created by the host)
+                # test devices stand for host devices that exist: all are active
                 if flags & (c.VIR_CONNECT_LIST_NODE_DEVICES_ACTIVE | c.VIR_CONNECT_LIST_NODE_DEVICES_INACTIVE):
                     if not ((flags & c.VIR_CONNECT_LIST_NODE_DEVICES_ACTIVE and d.active)
                             or (flags & c.VIR_CONNECT_LIST_NODE_DEVICES_INACTIVE and not d.active)):
                         continue
-                if flags & ((1 << 28) | (1 << 29)) and not flags & (1 << 29):
-                    continue  # PERSISTENT only: no test device is persistent
                 out.append(NodeDeviceRef(name))
         return out
 
