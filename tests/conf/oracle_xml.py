@@ -58,3 +58,26 @@ def oracle_conn() -> Any:
     import libvirt
     libvirt.registerErrorHandler(lambda *_: None, None)
     return libvirt.open("test:///default")
+
+
+def restore_default_interface(conn: Any, name: str, saved: str | None) -> None:
+    """Put test:///default's interface *name* back after a case replaced and undefined it."""
+    if saved is None:
+        return
+    import libvirt
+    try:
+        conn.interfaceLookupByName(name)
+    except libvirt.libvirtError:
+        iface = conn.interfaceDefineXML(saved)
+        iface.create(0)
+
+
+def saved_interface(conn: Any, xml: str) -> tuple[str, str | None]:
+    """(name, current XML) of the test:///default interface *xml* would replace, if any."""
+    import libvirt
+    from lxml import etree
+    name = etree.fromstring(xml.encode()).get("name") or ""
+    try:
+        return name, str(conn.interfaceLookupByName(name).XMLDesc(0))
+    except libvirt.libvirtError:
+        return name, None

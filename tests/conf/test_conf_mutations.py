@@ -21,7 +21,7 @@ from pyvirt.conf.nodedev import NodeDeviceDef
 from pyvirt.conf.storage import StoragePoolDef, StorageVolDef
 from pyvirt.errors import LibvirtError
 
-from oracle_xml import DATA, oracle_conn
+from oracle_xml import DATA, oracle_conn, restore_default_interface, saved_interface
 
 GIB100 = 100 * 1024 ** 3
 DEFAULT_POOL = ("<pool type='dir'><name>default-pool</name><uuid>dfe224cb-28fb-8dd0-c4b2-64eb3f0f4566</uuid>"
@@ -97,8 +97,15 @@ def _real(kind: str, xml: str) -> tuple[str, Any]:
             obj = conn.storagePoolLookupByName("default-pool").createXML(xml)
             out, undo = obj.XMLDesc(0), obj.delete
         else:
+            try:
+                name, saved = saved_interface(conn, xml)
+            except etree.XMLSyntaxError:
+                name, saved = "", None
             obj = conn.interfaceDefineXML(xml)
-            out, undo = obj.XMLDesc(0), obj.undefine
+            out = obj.XMLDesc(0)
+            obj.undefine()
+            restore_default_interface(conn, name, saved)  # the case may have replaced eth1
+            return "ok", out
         undo()
         return "ok", out
     except libvirt.libvirtError as exc:

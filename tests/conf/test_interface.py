@@ -7,17 +7,21 @@ import pytest
 from pyvirt.conf.interface import InterfaceDef
 from pyvirt.errors import LibvirtError
 
-from oracle_xml import DATA, cases, error_cases, golden, golden_error, oracle_conn
+from oracle_xml import (DATA, cases, error_cases, golden, golden_error, oracle_conn, restore_default_interface,
+                        saved_interface)
 
 KIND = "interface"
 
 
 def _libvirt(xml: str) -> str:
-    iface = oracle_conn().interfaceDefineXML(xml)
+    conn = oracle_conn()
+    name, saved = saved_interface(conn, xml)
+    iface = conn.interfaceDefineXML(xml)
     try:
         return str(iface.XMLDesc(0))
     finally:
         iface.undefine()
+        restore_default_interface(conn, name, saved)
 
 
 def _libvirt_define(xml: str) -> None:
