@@ -62,8 +62,8 @@ def default_unix_socket(uri: URI | None, read_only: bool, remote_host: bool = Fa
     def path(prefix: str) -> str:
         if user:
             return os.path.join(_user_runtime_dir(), f"{prefix}-sock")
-        return f"/var/run/libvirt/{prefix}-sock{'-ro' if read_only else ''}" if remote_host else \
-            f"/run/libvirt/{prefix}-sock{'-ro' if read_only else ''}"
+        # libvirt spells it $LOCALSTATEDIR/run (/var/run -> /run), also for local daemons
+        return f"/var/run/libvirt/{prefix}-sock{'-ro' if read_only else ''}"
 
     legacy = path("libvirt")
     if remote_host or driver is None:

@@ -22,15 +22,28 @@ def test_connect_open_name(uri: str, name: str) -> None:
     assert driver_uri_for(parse_uri(uri)) == name
 
 
+def test_missing_system_socket_error_matches_virsh(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pyvirt
+    from pyvirt import constants as c
+
+    monkeypatch.setattr(transport.os, "geteuid", lambda: 0)
+    if transport.os.path.exists("/var/run/libvirt/libvirt-sock"):
+        pytest.skip("a system libvirtd is running here")
+    with pytest.raises(pyvirt.LibvirtError) as info:
+        pyvirt.open("xen:///system")  # no local xen driver: libvirt asks the system daemon
+    assert (info.value.code, info.value.message) == (
+        c.VIR_ERR_SYSTEM_ERROR, "Failed to connect socket to '/var/run/libvirt/libvirt-sock': No such file or directory")
+
+
 def test_system_sockets_for_root(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(transport.os, "geteuid", lambda: 0)
     monkeypatch.setattr(transport.os.path, "exists", lambda p: False)
-    assert transport.default_unix_socket(parse_uri("qemu:///system"), False) == "/run/libvirt/libvirt-sock"
-    assert transport.default_unix_socket(parse_uri("qemu:///system"), True) == "/run/libvirt/libvirt-sock-ro"
-    assert transport.default_unix_socket(parse_uri("test+unix:///default"), False) == "/run/libvirt/libvirt-sock"
+    assert transport.default_unix_socket(parse_uri("qemu:///system"), False) == "/var/run/libvirt/libvirt-sock"
+    assert transport.default_unix_socket(parse_uri("qemu:///system"), True) == "/var/run/libvirt/libvirt-sock-ro"
+    assert transport.default_unix_socket(parse_uri("test+unix:///default"), False) == "/var/run/libvirt/libvirt-sock"
     # a modular daemon's socket wins when it exists
-    monkeypatch.setattr(transport.os.path, "exists", lambda p: p == "/run/libvirt/virtqemud-sock")
-    assert transport.default_unix_socket(parse_uri("qemu:///system"), False) == "/run/libvirt/virtqemud-sock"
+    monkeypatch.setattr(transport.os.path, "exists", lambda p: p == "/var/run/libvirt/virtqemud-sock")
+    assert transport.default_unix_socket(parse_uri("qemu:///system"), False) == "/var/run/libvirt/virtqemud-sock"
     # over ssh the far side's legacy path
     assert transport.default_unix_socket(parse_uri("qemu+ssh://h/system"), False, remote_host=True) == \
         "/var/run/libvirt/libvirt-sock"
@@ -45,7 +58,7 @@ def test_session_sockets_for_users(monkeypatch: pytest.MonkeyPatch) -> None:
     assert transport.default_unix_socket(parse_uri("test+unix:///default"), False) == \
         "/run/user/1000/libvirt/libvirt-sock"
     # qemu:///system stays the system daemon even for users
-    assert transport.default_unix_socket(parse_uri("qemu:///system"), True) == "/run/libvirt/libvirt-sock-ro"
+    assert transport.default_unix_socket(parse_uri("qemu:///system"), True) == "/var/run/libvirt/libvirt-sock-ro"
 
 
 def test_user_pki_files(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
