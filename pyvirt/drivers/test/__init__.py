@@ -3,6 +3,23 @@
 ``test:///default`` opens the built-in configuration, shared by every such
 connection in the process; ``test:///ABS/PATH.xml`` reads a ``<node>`` file into
 a state private to the connection.
+
+Behaviour follows libvirt 9.0's ``src/test/test_driver.c``, quirks included
+(they are what applications' test suites see), e.g. network destroy keeps the
+live definition, interface change rollback leaves every interface inactive,
+reverting to an inactive snapshot with RUNNING only emits events, node device
+destroy of a non-FC device silently succeeds, ``findStoragePoolSources("dir")``
+is an "unknown pool type", ``<volume>`` children of ``<pool file=...>`` are
+ignored. Deliberate differences:
+
+* ``connectListAllNodeDevices`` accepts the ACTIVE/INACTIVE flags (libvirt 9.0
+  refuses them, which breaks ``virsh nodedev-list``); every device is active;
+* ``<test:domainsnapshot file=...>`` works (libvirt 9.0 crashes with a double free);
+* the screenshot is a built-in 1x1 PNG; baseline CPU has no feature database.
+
+Module map: state (objects, shared-state registry), loader (``<node>`` files),
+domains/domconfig/iothreads/stats/snapshots/checkpoints (domain calls), networks,
+interfaces, storage, nodedev, host (connection, node, events).
 """
 
 from __future__ import annotations
