@@ -118,10 +118,17 @@ def start_pyvirtd(tmp: Path, listen: bool = False, args: tuple[str, ...] = (), w
         def up() -> bool:
             if proc.poll() is not None:
                 raise RuntimeError(f"pyvirtd exited: {log.read_text()}")
-            return (sock_dir / "libvirt-sock-ro").exists() and pidfile.exists() and (
+            return (sock_dir / "libvirt-sock-ro").exists() and _nonempty(pidfile) and (
                 tcp_port is None or _port_open(tcp_port)) and (tls_port is None or _port_open(tls_port))
         wait_for(up, "pyvirtd to start")
     return d
+
+
+def _nonempty(path: Path) -> bool:
+    try:
+        return path.read_text().strip() != ""
+    except FileNotFoundError:
+        return False
 
 
 def _port_open(port: int) -> bool:

@@ -22,7 +22,7 @@ SESSION = [
     "domblkinfo test vda", "domblklist test", "domiflist test", "domfsinfo test", "domfsfreeze test",
     "domfsthaw test", "nodedev-dumpxml computer", "nodedev-info scsi_host1", "iface-dumpxml eth1",
     "blkdeviotune test vda", "domiftune test testnet0", "iothreadadd test 3", "iothreadinfo test",
-    "iothreaddel test 3", "desc test --title --new-desc hello", "desc test --title", "domtime test",
+    "iothreaddel test 3", "desc test --title --new-desc hello", "desc test --title",
     "domjobinfo test", "domcontrol test", "nodememstats", "freepages", "maxvcpus", "nodecpustats 0",
     "cpu-models x86_64", "pool-capabilities", "perf test", "domdisplay test", "secret-list",
     "domstats --vcpu --block --interface --balloon --cpu-total",
