@@ -70,9 +70,15 @@ class StatsMixin(TestBase):
         b = _now_us()
         return (b // 10, b // 100, b // 1000000, b // 2000000, b // 20, b // 110, b // 3000000, b // 4000000)
 
-    def domain_get_cpu_stats(self, dom: DomainRef, start_cpu: int, ncpus: int,
+    def domain_get_cpu_stats(self, dom: DomainRef, start_cpu: int, ncpus: int = 0,
                              flags: int = 0) -> list[dict[str, int]]:
-        """Total (start_cpu=-1) or per-CPU statistics as libvirt-python's getCPUStats() lists them."""
+        """Total (start_cpu=-1) or per-CPU statistics as libvirt-python's getCPUStats() lists them.
+
+        Also accepts libvirt-python's shape ``(dom, total: bool, flags)``.
+        """
+        if isinstance(start_cpu, bool):
+            total, flags = start_cpu, ncpus
+            start_cpu, ncpus = (-1, 1) if total else (0, self.st.node_info[6])
         flags_ok(flags, c.VIR_TYPED_PARAM_STRING_OKAY, "testDomainGetCPUStats")
         with self._lock:
             d = self._dom(dom)
