@@ -104,9 +104,12 @@ FACTS: dict[str, Callable[[Any, Any], Any]] = {
 def facts(mod: Any, uri: str, names: list[str] | None = None) -> dict[str, Any]:
     """Each fact's value, or its error's (code, domain, message)."""
     conn = mod.open(uri)
+    out: dict[str, Any] = {}
     try:
-        d = conn.lookupByName("test")
-        out: dict[str, Any] = {}
+        try:
+            d = conn.lookupByName("test")
+        except mod.libvirtError as e:
+            return {"lookup": ("error", e.get_error_code(), e.get_error_domain(), e.get_error_message())}
         for name in names or list(FACTS):
             try:
                 out[name] = FACTS[name](conn, d)
