@@ -43,6 +43,9 @@ def _peer_identity(sock: socket.socket | None, service: Service, dn: str | None)
 class Server:
     """pyvirtd's server object; run it with :meth:`serve`."""
 
+    #: seconds a stopping daemon waits for calls still running
+    SHUTDOWN_GRACE = 30
+
     def __init__(self, config: DaemonConfig, listen: bool = False, timeout: int = 0,
                  dispatch: Callable[[Client, Header, bytes], bytes | None] | None = None) -> None:
         self.config = config
@@ -142,12 +145,19 @@ class Server:
     async def _shutdown(self) -> None:
         for srv in self._servers:
             srv.close()
-        for client in list(self.clients):
-            await client.close()
+        self.close_listeners()
+        closing = [client.close() for client in list(self.clients)]
+        hung = False
+        if closing:
+            try:
+                # running calls finish (nothing half-done), but a hung driver must not keep us alive
+                await asyncio.wait_for(asyncio.gather(*closing), self.SHUTDOWN_GRACE)
+            except asyncio.TimeoutError:
+                hung = True
+                log.warning("calls still running after %d seconds, exiting anyway", self.SHUTDOWN_GRACE)
         for task in list(self._client_tasks):
             task.cancel()
-        self.close_listeners()
-        self.executor.shutdown(wait=True, cancel_futures=True)
+        self.executor.shutdown(wait=not hung, cancel_futures=True)
 
     def _acceptor(self, svc: Service) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]:
         async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -198,7 +208,13 @@ class Server:
         except RuntimeError:  # pool shut down
             client.request_done()
             return
-        fut.add_done_callback(lambda f: self.loop.call_soon_threadsafe(self._finish, client, f))
+        fut.add_done_callback(lambda f: self._finish_threadsafe(client, f))
+
+    def _finish_threadsafe(self, client: Client, fut: "concurrent.futures.Future[bytes | None]") -> None:
+        try:
+            self.loop.call_soon_threadsafe(self._finish, client, fut)
+        except RuntimeError:  # the loop is gone: the daemon stopped, the reply has nowhere to go
+            pass
 
     def _run_call(self, client: Client, hdr: Header, payload: bytes) -> bytes | None:
         caller.set(client.identity)

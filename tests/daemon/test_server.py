@@ -31,9 +31,11 @@ class SlowDriver(Driver):
     finished = threading.Event()
     closed = threading.Event()
     seen_uids: list[int] = []
+    seen: list[Any] = []
 
     def domain_lookup_by_name(self, name: str) -> DomainRef:
         SlowDriver.seen_uids.append(current_identity().uid)
+        SlowDriver.seen.append(current_identity())
         if name == "block":
             SlowDriver.entered.set()
             SlowDriver.gate.wait(30)
@@ -266,3 +268,38 @@ def test_connect_open_never_uses_the_remote_driver(server: Server, uri: str) -> 
     assert hdr[5] == 1 and e["code"] == c.VIR_ERR_NO_CONNECT
     assert e["message"] == f"no connection driver available for {uri}"
     cl.close()
+
+
+def test_tls_identity_is_the_client_dn(tmp_path: Path) -> None:
+    import ssl
+    from pyvirt.daemon.certs import main as certs_main
+    from .conftest import free_port
+    pki = tmp_path / "pki"
+    assert certs_main(["--dir", str(pki), "--host", "127.0.0.1", "--client-cn", "alice"]) == 0
+    port = free_port()
+    cfg = DaemonConfig(unix_sock_dir=str(tmp_path / "sock"), listen_tls=True, listen_addr="127.0.0.1",
+                       tls_port=str(port), key_file=str(pki / "serverkey.pem"),
+                       cert_file=str(pki / "servercert.pem"), ca_file=str(pki / "cacert.pem"))
+    srv = Server(cfg, listen=True)
+    srv.open_listeners()
+    t = threading.Thread(target=lambda: asyncio.run(srv.serve()), daemon=True)
+    t.start()
+    SlowDriver.seen.clear()
+    try:
+        ctx = ssl.create_default_context(cafile=str(pki / "cacert.pem"))
+        ctx.load_cert_chain(str(pki / "clientcert.pem"), str(pki / "clientkey.pem"))
+        import socket
+        raw = socket.create_connection(("127.0.0.1", port), timeout=20)
+        tls = ctx.wrap_socket(raw, server_hostname="127.0.0.1")
+        assert tls.recv(1) == b"\x01"  # libvirt's "your certificate passed" byte
+        cl = RawClient.__new__(RawClient)
+        cl.sock, cl.serial = tls, 0
+        _open(cl)
+        cl.call(23, codec.encode("remote_domain_lookup_by_name_args", {"name": "x"}))
+        ident = SlowDriver.seen[-1]
+        assert ident.x509_dn == "C=GB,ST=London,L=London,O=pyvirt,CN=alice"
+        assert ident.read_only is False
+        tls.close()
+    finally:
+        srv.loop.call_soon_threadsafe(srv.stop)
+        t.join(20)
