@@ -94,6 +94,12 @@ def _connect_tcp(host: str, port: int) -> socket.socket:
                                  f"{exc.strerror or exc}") from exc
     sock.settimeout(None)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    # A silent peer (cable pulled, host gone) must not leave calls waiting forever even when
+    # the daemon offers no RPC keepalive: let the kernel probe the connection too.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    for opt, value in (("TCP_KEEPIDLE", 60), ("TCP_KEEPINTVL", 10), ("TCP_KEEPCNT", 6)):
+        if hasattr(socket, opt):
+            sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, opt), value)
     return sock
 
 
