@@ -19,8 +19,8 @@ from pathlib import Path
 from .xmlutil import escape_attr, escape_text
 
 __all__ = ["Capabilities", "HostCPU", "NUMACell", "CellCPU", "SecModel", "Guest", "GuestDomain", "Machine",
-           "GuestFeature", "test_default_capabilities", "test_file_capabilities", "test_capabilities", "host_capabilities",
-           "host_iommu", "format_bitmap"]
+           "GuestFeature", "test_default_capabilities", "test_file_capabilities", "test_capabilities",
+           "host_capabilities", "host_iommu", "format_bitmap"]
 
 
 def format_bitmap(ids: list[int] | set[int]) -> str:

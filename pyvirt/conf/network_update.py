@@ -110,7 +110,7 @@ def _same_ip(a: str | None, b: str | None) -> bool:
 
 
 def _dhcp_host(net: "NetworkDef", command: int, index: int, node: Element) -> None:
-    from .network import dhcp_host
+    from .network_elems import dhcp_host
     _check_name(net, node, "host")
     ipdef = _ip_by_index(net, index)
     partial = command == DELETE
@@ -137,7 +137,8 @@ def _dhcp_host(net: "NetworkDef", command: int, index: int, node: Element) -> No
             if _same_mac(mac, old.get("mac")) or (name and name == old.get("name")) or \
                     _same_ip(hip, old.get("ip")):
                 raise _invalid(f"there is an existing dhcp host entry in network '{net.name}' that matches "
-                               f"\"<host mac='{mac or 'unknown'}' name='{name or '(null)'}' ip='{hip or 'unknown'}'/>\"")
+                               f"\"<host mac='{mac or 'unknown'}' name='{name or '(null)'}' "
+                               f"ip='{hip or 'unknown'}'/>\"")
         _insert(_dhcp_of(ipdef), host, hosts, command == ADD_FIRST, ("range",))
         return
     if command == DELETE:
@@ -153,7 +154,7 @@ def _dhcp_host(net: "NetworkDef", command: int, index: int, node: Element) -> No
 
 
 def _dhcp_range(net: "NetworkDef", command: int, index: int, node: Element) -> None:
-    from .network import dhcp_range
+    from .network_elems import dhcp_range
     _check_name(net, node, "range")
     ipdef = _ip_by_index(net, index)
     if command == MODIFY:
@@ -225,7 +226,7 @@ def _forward_interface(net: "NetworkDef", command: int, index: int, node: Elemen
 
 
 def _portgroup(net: "NetworkDef", command: int, index: int, node: Element) -> None:
-    from .network import _portgroup as parse_portgroup
+    from .network_elems import portgroup_element as parse_portgroup
     _check_name(net, node, "portgroup")
     pg = parse_portgroup(node)
     name = pg.get("name")
@@ -267,7 +268,7 @@ def _dns(net: "NetworkDef") -> Element:
 
 
 def _dns_host(net: "NetworkDef", command: int, index: int, node: Element) -> None:
-    from .network import dns_host
+    from .network_elems import dns_host
     is_add = command in (ADD_FIRST, ADD_LAST)
     if command == MODIFY:
         raise _unsupported("DNS HOST records cannot be modified, only added or deleted")
@@ -299,7 +300,7 @@ def _dns_host(net: "NetworkDef", command: int, index: int, node: Element) -> Non
 
 
 def _dns_srv(net: "NetworkDef", command: int, index: int, node: Element) -> None:
-    from .network import dns_srv
+    from .network_elems import dns_srv
     is_add = command in (ADD_FIRST, ADD_LAST)
     if command == MODIFY:
         raise _unsupported("DNS SRV records cannot be modified, only added or deleted")
@@ -327,7 +328,7 @@ def _dns_srv(net: "NetworkDef", command: int, index: int, node: Element) -> None
 
 
 def _dns_txt(net: "NetworkDef", command: int, index: int, node: Element) -> None:
-    from .network import dns_txt
+    from .network_elems import dns_txt
     is_add = command in (ADD_FIRST, ADD_LAST)
     if command == MODIFY:
         raise _unsupported("DNS TXT records cannot be modified, only added or deleted")

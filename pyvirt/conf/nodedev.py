@@ -12,8 +12,8 @@ import copy
 
 from .. import constants as c
 from ..errors import make_error
-from .netcommon import (add, keep_empty, space_close, drop_attr, format_pci_address, parse_uint, E, format_doc, keep_open, parse_doc, parse_int, parse_uuid, xml_err, XMLModel,
-                        xs)
+from .netcommon import (add, drop_attr, E, format_doc, format_pci_address, keep_empty, keep_open, parse_doc,
+                        parse_int, parse_uint, parse_uuid, space_close, xml_err, XMLModel, xs)
 from .xmlutil import Element
 
 __all__ = ["NodeDeviceDef", "CAP_TYPES"]

@@ -14,8 +14,8 @@ import re
 
 from .. import constants as c
 from ..errors import make_error
-from .netcommon import (add, attrs_of, drop_attr, E, format_doc, format_pci_address, keep_open, new_uuid,
-                        parse_doc, parse_int, parse_uuid, tristate, xml_err, XMLModel, xs)
+from .netcommon import (add, drop_attr, E, format_doc, format_pci_address, keep_open, new_uuid, parse_doc,
+                        parse_int, parse_uuid, tristate, xml_err, XMLModel, xs)
 from .xmlutil import Element
 
 __all__ = ["StoragePoolDef", "POOL_TYPES", "sanitize_path", "format_perms", "parse_perms"]

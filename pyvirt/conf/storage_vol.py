@@ -11,8 +11,7 @@ import copy
 
 from .. import constants as c
 from ..errors import make_error
-from .netcommon import (add, keep_open, parse_uint, E, format_doc, parse_doc, parse_int, parse_uuid, scaled_integer, xml_err,
-                        XMLModel, xs)
+from .netcommon import (add, E, format_doc, keep_open, parse_doc, parse_uint, scaled_integer, xml_err, XMLModel, xs)
 from .storage_pool import StoragePoolDef, parse_perms, parse_secret_lookup
 from .xmlutil import Element
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from pyvirt.conf.capabilities import (Capabilities, CellCPU, Guest, GuestDomain, GuestFeature, HostCPU, Machine,
                                       NUMACell, SecModel, format_bitmap, host_capabilities,
                                       test_default_capabilities, test_file_capabilities)
