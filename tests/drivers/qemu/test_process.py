@@ -173,3 +173,29 @@ def test_stale_status_is_dropped(tmp_path: Path) -> None:
     assert QemuVM.attach(paths) is None
     assert not paths.status.exists()
     assert os.listdir(paths.run_dir) == []
+
+
+def test_qemu_killed_from_outside_is_a_crash(guest: Any, tmp_path: Path) -> None:
+    vm, events, paths = start_vm(tmp_path, guest_xml(guest, "crash", tmp_path / "c.log"), paused=True)
+    os.kill(vm.pid, 9)
+    assert events.wait_for(c.VIR_DOMAIN_EVENT_STOPPED) == (c.VIR_DOMAIN_EVENT_STOPPED,
+                                                           c.VIR_DOMAIN_EVENT_STOPPED_FAILED)
+    assert vm.wait(10)
+    assert (vm.state, vm.reason) == (c.VIR_DOMAIN_SHUTOFF, c.VIR_DOMAIN_SHUTOFF_CRASHED)
+    assert_gone(vm, paths)
+
+
+@pytest.mark.parametrize("status,running,expected", [
+    ("running", True, (c.VIR_DOMAIN_RUNNING, c.VIR_DOMAIN_RUNNING_UNPAUSED)),
+    ("paused", False, (c.VIR_DOMAIN_PAUSED, c.VIR_DOMAIN_PAUSED_USER)),
+    ("prelaunch", False, (c.VIR_DOMAIN_PAUSED, c.VIR_DOMAIN_PAUSED_USER)),
+    ("shutdown", False, (c.VIR_DOMAIN_PAUSED, c.VIR_DOMAIN_PAUSED_SHUTTING_DOWN)),
+    ("io-error", False, (c.VIR_DOMAIN_PAUSED, c.VIR_DOMAIN_PAUSED_IOERROR)),
+    ("inmigrate", False, (c.VIR_DOMAIN_PAUSED, c.VIR_DOMAIN_PAUSED_MIGRATION)),
+    ("guest-panicked", False, (c.VIR_DOMAIN_PAUSED, c.VIR_DOMAIN_PAUSED_CRASHED)),
+    ("watchdog", False, (c.VIR_DOMAIN_PAUSED, c.VIR_DOMAIN_PAUSED_WATCHDOG)),
+    ("something-new", False, (c.VIR_DOMAIN_PAUSED, c.VIR_DOMAIN_PAUSED_UNKNOWN)),
+])
+def test_query_status_mapping(status: str, running: bool, expected: tuple[int, int]) -> None:
+    from pyvirt.drivers.qemu.process import status_to_state
+    assert status_to_state(status, running) == expected
