@@ -454,6 +454,21 @@ class Client:
                 self._ka_task = asyncio.ensure_future(self._keepalive(interval, count))
         self.loop.call_soon_threadsafe(start)
 
+    def stop_keepalive(self) -> None:
+        """Stop sending PINGs (PINGs from the peer are still answered)."""
+        def stop() -> None:
+            if self._ka_task is not None:
+                self._ka_task.cancel()
+                self._ka_task = None
+        try:
+            asyncio.run_coroutine_threadsafe(self._run_sync(stop), self.loop).result(10)
+        except (RuntimeError, TimeoutError):
+            pass
+
+    @staticmethod
+    async def _run_sync(fn: Callable[[], None]) -> None:
+        fn()
+
     @property
     def is_open(self) -> bool:
         return self._closed_error is None

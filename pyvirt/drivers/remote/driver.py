@@ -167,6 +167,15 @@ class RemoteDriver(SpecialMixin, EventsMixin, Driver):
         finally:
             self._client.close()
 
+    def connect_set_keep_alive(self, interval: int, count: int) -> int:
+        """libvirt's virConnectSetKeepAlive: 1 when the daemon does not support keepalive."""
+        if not self._supports(FEATURE_PROGRAM_KEEPALIVE):
+            return 1
+        self._client.stop_keepalive()
+        if interval > 0:
+            self._client.start_keepalive(interval, count)
+        return 0
+
     def connect_is_alive(self) -> int:
         return 1 if self._client.is_open else 0
 

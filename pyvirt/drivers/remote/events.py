@@ -96,6 +96,7 @@ class EventsMixin:
         self._ev_local: dict[int, tuple[str, int]] = {}  # local id -> (family, server callbackID)
         self._ev_server: dict[tuple[str, int], int] = {}  # (family, server callbackID) -> event id
         self.close_reason: int | None = None
+        self._close_cb: Callable[[int], None] | None = None
         self.callback_events = True
 
     def _register_any(self, family: str, obj: Any, event_id: int, callback: Any) -> int:
@@ -135,6 +136,11 @@ class EventsMixin:
         if hdr.prog != REMOTE_PROGRAM:
             return
         if hdr.proc == procedure_by_name("CONNECT_EVENT_CONNECTION_CLOSED").number:
+            try:
+                reason = procedure(hdr.prog, hdr.proc).decode_args(payload).reason  # type: ignore[union-attr]
+            except Exception:
+                return
+            self._on_close(reason)
             return
         target = MESSAGE_EVENTS.get(hdr.proc)
         proc = procedure(hdr.prog, hdr.proc)
@@ -151,6 +157,31 @@ class EventsMixin:
 
     def _on_close(self, reason: int) -> None:
         self.close_reason = reason
+        cb = self._close_cb
+        if cb is not None:
+            cb(reason)
+
+    # --- connection close callbacks -------------------------------------------------------
+    def connect_register_close_callback(self, callback: Callable[[int], None]) -> None:
+        """Call ``callback(reason)`` (VIR_CONNECT_CLOSE_REASON_*) when the connection dies.
+
+        Like libvirt's client, also asks the daemon (when it offers the close-callback
+        feature) to report its own hypervisor connection closing.
+        """
+        if self._close_cb is not None:
+            raise make_error(c.VIR_ERR_OPERATION_INVALID, "A close callback is already registered",
+                             c.VIR_FROM_REMOTE)
+        if getattr(self, "close_callback", False):
+            self._call(procedure_by_name("CONNECT_REGISTER_CLOSE_CALLBACK"))
+        self._close_cb = callback
+
+    def connect_unregister_close_callback(self, callback: Callable[[int], None] | None = None) -> None:
+        if self._close_cb is None or (callback is not None and callback is not self._close_cb):
+            raise make_error(c.VIR_ERR_OPERATION_INVALID, "A different callback was requested",
+                             c.VIR_FROM_REMOTE)
+        if getattr(self, "close_callback", False):
+            self._call(procedure_by_name("CONNECT_UNREGISTER_CLOSE_CALLBACK"))
+        self._close_cb = None
 
     # --- the driver API ---------------------------------------------------------------
     def connect_domain_event_register_any(self, dom: Any, event_id: int, callback: Any) -> int:

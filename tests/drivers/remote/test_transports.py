@@ -128,3 +128,30 @@ def test_ext_transport_runs_a_command(libvirtd: Any, tmp_path: Any) -> None:
         assert [r.name for r in drv.connect_list_all_domains(0)] == ["test"]
     finally:
         drv.connect_close()
+
+
+def test_close_callback_reports_eof(libvirtd: Any, tmp_path: Any) -> None:
+    if not shutil.which("nc"):
+        pytest.skip("netcat-openbsd is not installed")
+    import threading
+
+    script = tmp_path / "bridge"
+    script.write_text(f"#!/bin/sh\nexec nc -U {libvirtd.sock}\n")
+    script.chmod(0o755)
+    drv = RemoteDriver(parse_uri(f"test+ext:///default?command={script}"))
+    reasons: list[int] = []
+    fired = threading.Event()
+    try:
+        drv.connect_register_close_callback(lambda reason: (reasons.append(reason), fired.set()))
+        assert drv.connect_set_keep_alive(5, 3) == 0
+        proc = drv._client.endpoint.process
+        assert proc is not None
+        proc.kill()  # the transport dies under the connection
+        assert fired.wait(20)
+        assert reasons == [c.VIR_CONNECT_CLOSE_REASON_EOF]
+        assert drv.connect_is_alive() == 0
+        with pytest.raises(pyvirt.LibvirtError) as info:
+            drv.connect_get_hostname()
+        assert info.value.message == "internal error: client socket is closed"
+    finally:
+        drv.connect_close()
