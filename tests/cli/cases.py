@@ -352,3 +352,24 @@ for line in ["domblklist fv0", "domblklist --details fv0", "domiflist fv0",
              "domiflist fc4", "vcpucount fv0", "vcpuinfo fv0", "vcpupin fv0", "desc fv0",
              "domblklist --details fc4"]:
     t(f"node-dom2-{line.replace(' ', '_')}", line, NODE)
+
+# --- block info, scheduler, devices, saved images ---------------------------------------------
+for line in ["domblkinfo test vda", "domblkinfo test vda --human", "domblkinfo test --all",
+             "domblkinfo test --all --human", "domblkinfo test", "domblkinfo test nosuch",
+             "domblkinfo test vda --all", "domblkstat test nosuch",
+             "domblkstat test nosuch --human", "schedinfo test", "schedinfo --config test",
+             "schedinfo --live test", "schedinfo --current test",
+             "schedinfo --config --live test", "schedinfo --current --live test",
+             "schedinfo test --set weight=100; schedinfo test",
+             "attach-device test /nonexistent.xml", "attach-device test disk-vdb.xml "
+             "--current --live", "detach-device test disk-vdb.xml --persistent --current",
+             "update-device test iface-net.xml --current --config",
+             "save test /tmp/pyvirsh-cli-s2.img; save-image-dumpxml /tmp/pyvirsh-cli-s2.img "
+             "--xpath //name; save-image-define /tmp/pyvirsh-cli-s2.img testdomfc4.xml; "
+             "save-image-dumpxml /tmp/pyvirsh-cli-s2.img --xpath //name",
+             "save-image-dumpxml /nonexistent.img",
+             "save test /tmp/pyvirsh-cli-s3.img --running; restore /tmp/pyvirsh-cli-s3.img "
+             "--paused; domstate --reason test"]:
+    t(f"dom3-{line[:60].replace(' ', '_')}", line)
+for line in ["domblkinfo fv0 --all", "domblkinfo fv0 hda", "schedinfo fv0"]:
+    t(f"node-dom3-{line.replace(' ', '_')}", line, NODE)
