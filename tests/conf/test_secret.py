@@ -25,7 +25,7 @@ libvirt.virEventRegisterDefaultImpl()  # the embedded driver needs an event loop
 conn = libvirt.open("secret:///embed?root=" + tempfile.mkdtemp(prefix="pyvirt-secret-"))
 try:
     sec = conn.secretDefineXML(sys.stdin.read())
-    print(json.dumps({"xml": sec.XMLDesc(0)}))
+    print(json.dumps({"xml": sec.XMLDesc(0)}))  # no undefine: it crashes libvirt 9.0's embedded driver
 except libvirt.libvirtError as exc:
     print(json.dumps({"code": exc.get_error_code(), "domain": exc.get_error_domain(),
                       "message": exc.get_error_message()}))
@@ -86,3 +86,4 @@ def test_properties() -> None:
     assert sec.private and not sec.ephemeral
     assert (sec.usage_type, sec.usage_id) == ("iscsi", "iqn.2013-07.com.example:iscsi-pool")
     assert SecretDef.parse("<secret/>").usage_type == "none"
+
