@@ -173,7 +173,7 @@ class Parser:
         self.next()  # discriminant name
         self.expect(")")
         self.expect("{")
-        arms = []
+        arms: list[tuple[int, str | None, Any]] = []
         while self.peek() != "}":
             self.expect("case")
             val = self.value(self.next())
@@ -268,7 +268,7 @@ class Parser:
 ANNOT_RE = re.compile(r"@(\w+):\s*([^\n*]*)")
 
 
-def annotations(comment: str | None) -> dict[str, list[str]]:
+def parse_annotations(comment: str | None) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     if comment:
         for key, val in ANNOT_RE.findall(comment):
@@ -312,17 +312,17 @@ def param_types(src: str) -> dict[str, int]:
         if macro.startswith("PERF_PARAM_"):
             found[name] = "BOOLEAN"
             continue
-        t = re.search(r"VIR_TYPED_PARAM_(INT|UINT|LLONG|ULLONG|DOUBLE|BOOLEAN|STRING)\b", comment)
-        if t:
-            found[name] = t.group(1)
+        tm = re.search(r"VIR_TYPED_PARAM_(INT|UINT|LLONG|ULLONG|DOUBLE|BOOLEAN|STRING)\b", comment)
+        if tm:
+            found[name] = tm.group(1)
             continue
         w = re.search(r"\bas (?:an? )?(unsigned long long|unsigned int|long long|ullong|llong|uint|int|"
                       r"boolean|string|double)\b", comment.lower())
         if w:
             found[name] = _PARAM_WORDS[w.group(1)]
-    for name, t in EXTRA_PARAM_TYPES.items():
-        found.setdefault(name, t)
-    return {name: EXTERNAL_CONSTS["VIR_TYPED_PARAM_" + t] for name, t in sorted(found.items())}
+    for name, kind in EXTRA_PARAM_TYPES.items():
+        found.setdefault(name, kind)
+    return {name: EXTERNAL_CONSTS["VIR_TYPED_PARAM_" + kind] for name, kind in sorted(found.items())}
 
 
 def generate(src: str) -> str:
@@ -345,7 +345,7 @@ def generate(src: str) -> str:
             for mname, num, comment in members:
                 short = mname[len(prog) + len("_PROC_"):]
                 base = prefix + short.lower()
-                ann = annotations(comment)
+                ann = parse_annotations(comment)
                 msg = base + "_msg" in types or prog == "KEEPALIVE"
                 args = base + "_args" if base + "_args" in types else None
                 ret = base + "_ret" if base + "_ret" in types else None

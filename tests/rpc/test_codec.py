@@ -125,9 +125,11 @@ def test_procedure_table_complete() -> None:
                 num, name = line.split()
                 tsv[int(num)] = name
     assert {p.number: p.name for p in remote} == tsv
-    assert rpc.procedure(rpc.QEMU_PROGRAM, 1).method == "domain_qemu_monitor_command"
-    assert rpc.procedure(rpc.LXC_PROGRAM, 1).method == "domain_lxc_open_namespace"
-    assert rpc.procedure(rpc.KEEPALIVE_PROGRAM, 1).kind == "message"
+    qemu, lxc, ping = (rpc.procedure(rpc.QEMU_PROGRAM, 1), rpc.procedure(rpc.LXC_PROGRAM, 1),
+                       rpc.procedure(rpc.KEEPALIVE_PROGRAM, 1))
+    assert qemu is not None and qemu.method == "domain_qemu_monitor_command"
+    assert lxc is not None and lxc.method == "domain_lxc_open_namespace"
+    assert ping is not None and ping.kind == "message"
     assert rpc.procedure_by_name("DOMAIN_EVENT_CALLBACK_LIFECYCLE").kind == "message"
     assert rpc.procedure_by_name("STORAGE_VOL_UPLOAD").stream == ("write", 1)
     assert rpc.procedure_by_name("STORAGE_VOL_DOWNLOAD").stream == ("read", 1)

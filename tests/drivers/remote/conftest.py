@@ -20,7 +20,7 @@ import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pytest
 
@@ -34,8 +34,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _wait_for(check: "callable[[], bool]", what: str, proc: subprocess.Popen[bytes], log: str,
-              timeout: float = 30.0) -> None:  # type: ignore[valid-type]
+def _wait_for(check: Callable[[], bool], what: str, proc: subprocess.Popen[bytes], log: str,
+              timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():

@@ -181,7 +181,7 @@ def test_lifecycle_seen_by_both(libvirtd: Any) -> None:
 
 
 def test_networks_and_volumes_lifecycle(libvirtd: Any) -> None:
-    ours = pylibvirt.open(libvirtd.unix_uri)
+    ours: Any = pylibvirt.open(libvirtd.unix_uri)
     theirs = libvirt.open(libvirtd.unix_uri)
     try:
         net = ours.networkDefineXML("<network><name>pvnet</name><bridge name='pvbr0'/>"
@@ -377,7 +377,7 @@ def test_local_uri_without_daemon_reports_the_socket(tmp_path: Any) -> None:
 def test_typed_parameter_setters(libvirtd: Any, setter: Callable[[Any], Any], getter: Callable[[Any], Any]) -> None:
     """Setting typed parameters through pyvirt (types from libvirt's documented names) is what the
     daemon accepts, and libvirt-python reads back the same values."""
-    ours = pylibvirt.open(libvirtd.unix_uri)
+    ours: Any = pylibvirt.open(libvirtd.unix_uri)
     theirs = libvirt.open(libvirtd.unix_uri)
     try:
         before = getter(theirs.lookupByName("test"))

@@ -142,7 +142,11 @@ def test_close_callback_reports_eof(libvirtd: Any, tmp_path: Any) -> None:
     reasons: list[int] = []
     fired = threading.Event()
     try:
-        drv.connect_register_close_callback(lambda reason: (reasons.append(reason), fired.set()))
+        def on_close(reason: int) -> None:
+            reasons.append(reason)
+            fired.set()
+
+        drv.connect_register_close_callback(on_close)
         assert drv.connect_set_keep_alive(5, 3) == 0
         proc = drv._client.endpoint.process
         assert proc is not None
