@@ -18,7 +18,7 @@ from .netcommon import (add, drop_attr, E, format_doc, format_pci_address, keep_
                         parse_int, parse_uuid, tristate, xml_err, XMLModel, xs)
 from .xmlutil import Element
 
-__all__ = ["StoragePoolDef", "POOL_TYPES", "sanitize_path", "format_perms", "parse_perms"]
+__all__ = ["StoragePoolDef", "POOL_TYPES", "sanitize_path", "format_perms", "parse_perms", "parse_pool_source"]
 
 DOM = c.VIR_FROM_STORAGE
 
@@ -298,6 +298,22 @@ def _source(ptype: str, src: Element | None,
     if flags == SRC_DEVICE and not devices:
         late.append(_err("missing storage pool source device name"))
     return out, name, late
+
+
+def parse_pool_source(xml: str | bytes, pool_type: str) -> Element:
+    """virStoragePoolDefParseSourceString: a ``<source>`` spec (virConnectFindStoragePoolSources)
+    for a pool of *pool_type*, checked as libvirt checks it; returns the canonical element."""
+    if pool_type not in POOL_TYPES:
+        raise make_error(c.VIR_ERR_INTERNAL_ERROR, f"unknown storage pool type {pool_type}", DOM)
+    src = parse_doc(xml, "source", "storage_source_specification", DOM)
+    out, _name, _late = _source(pool_type, src, None)
+    name = out.find("name")
+    if name is not None:
+        if src.find("name") is None or not xs(src, "./name"):
+            out.remove(name)
+        else:
+            name.text = xs(src, "./name")
+    return out
 
 
 class StoragePoolDef(XMLModel):

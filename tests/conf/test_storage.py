@@ -140,3 +140,37 @@ def test_test_driver_default_pool_round_trip() -> None:
     pool = StoragePoolDef.parse(xml)
     pool.capacity, pool.allocation, pool.available = GIB100, 0, GIB100
     assert pool.to_xml() == xml
+
+
+@pytest.mark.parametrize("pool_type, spec", [
+    ("netfs", "<source><host name='nfs.example.com'/></source>"),
+    ("netfs", "<source><host/></source>"),
+    ("netfs", "<source><host name='h'/><protocol ver='3,4'/></source>"),
+    ("logical", "<source><device/></source>"),
+    ("fs", "<source><format type='zork'/></source>"),
+    ("netfs", "<sauce/>"),
+    ("rbd", "<source><host name='mon'/></source>"),
+])
+def test_pool_source_spec(pool_type: str, spec: str) -> None:
+    """Source specs are checked like virConnectFindStoragePoolSources checks them."""
+    import libvirt
+    from pyvirt.conf.storage_pool import parse_pool_source
+    try:
+        oracle_conn().findStoragePoolSources(pool_type, spec, 0)
+        real: tuple[object, ...] = ("ok",)
+    except libvirt.libvirtError as exc:
+        real = (exc.get_error_code(), exc.get_error_domain(), exc.get_error_message())
+    try:
+        source = parse_pool_source(spec, pool_type)
+        mine: tuple[object, ...] = ("ok",)
+    except LibvirtError as exc:
+        mine = (exc.code, exc.domain, exc.message)
+    if real[0] != "ok" and mine == ("ok",):
+        # errors of the test driver itself, after parsing (no discovery for this type, no host name)
+        assert real[2] in ("this function is not supported by the connection driver: pool type "
+                           f"'{pool_type}' does not support source discovery",
+                           "invalid argument: hostname must be specified for netfs sources"), real
+        return
+    assert mine == real
+    if mine == ("ok",):
+        assert source.tag == "source"
