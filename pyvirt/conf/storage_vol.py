@@ -112,11 +112,11 @@ class StorageVolDef(XMLModel):
 
     @classmethod
     def parse(cls, xml: str | bytes, pool: StoragePoolDef | None = None, pool_type: str | None = None,
-              no_capacity: bool = False) -> "StorageVolDef":
+              no_capacity: bool = False, opt_capacity: bool = False) -> "StorageVolDef":
         """Parse *xml* for a volume of *pool* (or of a pool of *pool_type*; 'dir' by default)."""
         ptype = pool.type if pool is not None else (pool_type or "dir")
         src = parse_doc(xml, "volume", "storage_volume_definition", DOM)
-        root, has_alloc = _canonical(src, ptype, no_capacity)
+        root, has_alloc = _canonical(src, ptype, no_capacity, opt_capacity)
         return cls(root, ptype, has_alloc)
 
     @classmethod
@@ -249,7 +249,10 @@ def _target(src: Element | None, tag: str, formats: tuple[tuple[str, ...], str] 
     return out
 
 
-def _canonical(src: Element, pool_type: str, no_capacity: bool) -> tuple[Element, bool]:
+def _canonical(src: Element, pool_type: str, no_capacity: bool,
+               opt_capacity: bool = False) -> tuple[Element, bool]:
+    """virStorageVolDefParseXML: ``no_capacity`` (VIR_VOL_XML_PARSE_NO_CAPACITY) and ``opt_capacity``
+    (VIR_VOL_XML_PARSE_OPT_CAPACITY: optional when there is a backing store)."""
     formats = _vol_formats(pool_type)
     name = xs(src, "./name")
     if not name:
@@ -269,7 +272,7 @@ def _canonical(src: Element, pool_type: str, no_capacity: bool) -> tuple[Element
     capacity = 0
     if cap_s:
         capacity = _size(cap_s, cap_unit)
-    elif not no_capacity:
+    elif not no_capacity and not (opt_capacity and backing is not None):
         raise _err("missing capacity element")
     alloc_s = xs(src, "./allocation")
     has_alloc = bool(alloc_s)

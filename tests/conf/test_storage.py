@@ -174,3 +174,14 @@ def test_pool_source_spec(pool_type: str, spec: str) -> None:
     assert mine == real
     if mine == ("ok",):
         assert source.tag == "source"
+
+
+def test_volume_capacity_flags() -> None:
+    backed = ("<volume><name>b.qcow2</name><target><format type='qcow2'/></target>"
+              "<backingStore><path>/p/base.img</path></backingStore></volume>")
+    with pytest.raises(LibvirtError, match="missing capacity element"):
+        StorageVolDef.parse(backed)
+    assert StorageVolDef.parse(backed, opt_capacity=True).backing_path == "/p/base.img"
+    assert StorageVolDef.parse("<volume><name>x</name></volume>", no_capacity=True).capacity == 0
+    with pytest.raises(LibvirtError, match="missing capacity element"):
+        StorageVolDef.parse("<volume><name>x</name></volume>", opt_capacity=True)
