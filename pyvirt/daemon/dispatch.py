@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from .. import constants as c
 from .. import drivers as _drivers
-from ..drivers.base import NodeDeviceRef, api_name
+from ..drivers.base import NodeDeviceRef
 from ..errors import LibvirtError, make_error
 from ..uri import parse_uri
 from . import events, shapes, wire
@@ -30,13 +30,37 @@ log = logging.getLogger("pyvirt.daemon")
 _AUTH_PROCS = frozenset({66, 67, 68, 69, 70})
 _NO_CONN_PROCS = _AUTH_PROCS | {1, 2, 60}
 
-# The family of a procedure, for the error domain of "read only access prevents ...".
-_FAMILY_DOMAINS = (
-    ("DOMAIN_SNAPSHOT", c.VIR_FROM_DOMAIN_SNAPSHOT), ("DOMAIN_CHECKPOINT", c.VIR_FROM_DOMAIN_CHECKPOINT),
-    ("DOMAIN", c.VIR_FROM_DOMAIN), ("NETWORK", c.VIR_FROM_NETWORK), ("STORAGE", c.VIR_FROM_STORAGE),
-    ("NODE_DEVICE", c.VIR_FROM_NODEDEV), ("INTERFACE", c.VIR_FROM_INTERFACE),
-    ("SECRET", c.VIR_FROM_SECRET), ("NWFILTER", c.VIR_FROM_NWFILTER),
-)
+
+def api_error_domain(proc_name: str) -> int:
+    """VIR_FROM_* of libvirt's public API behind *proc_name* (the source file it lives in)."""
+    n = proc_name
+    if n in ("CONNECT_OPEN", "CONNECT_CLOSE"):
+        return c.VIR_FROM_NONE
+    if "SNAPSHOT" in n:
+        return c.VIR_FROM_DOMAIN_SNAPSHOT
+    if "CHECKPOINT" in n:
+        return c.VIR_FROM_DOMAIN_CHECKPOINT
+    if n.startswith("DOMAIN_"):
+        return c.VIR_FROM_DOMAIN
+    for word, dom in (("NWFILTER", c.VIR_FROM_NWFILTER), ("NETWORK", c.VIR_FROM_NETWORK),
+                      ("STORAGE", c.VIR_FROM_STORAGE), ("INTERFACE", c.VIR_FROM_INTERFACE),
+                      ("SECRET", c.VIR_FROM_SECRET), ("NODE_DEVICE", c.VIR_FROM_NODEDEV),
+                      ("DEVICES", c.VIR_FROM_NODEDEV)):
+        if word in n:
+            return dom
+    return c.VIR_FROM_DOMAIN  # libvirt-host.c and libvirt-domain.c both report as DOMAIN
+
+
+# How libvirt capitalises words in its API names (virNWFilterLookupByName, virDomainFSFreeze...).
+_API_WORDS = {"nwfilter": "NWFilter", "nwfilters": "NWFilters", "pm": "PM", "dhcp": "DHCP", "fsinfo": "FSInfo",
+              "fs": "FS", "fstrim": "FSTrim", "fsfreeze": "FSFreeze", "fsthaw": "FSThaw", "iothread": "IOThread",
+              "uri": "URI", "scsi": "SCSI", "wwn": "WWN", "sev": "SEV", "xml": "XML", "uuid": "UUID", "id": "ID",
+              "cpu": "CPU", "mac": "MAC", "os": "OS", "nmi": "NMI", "ssh": "SSH", "fd": "FD"}
+
+
+def libvirt_api_name(proc_name: str) -> str:
+    """The public API behind a procedure: ``NETWORK_GET_DHCP_LEASES`` -> ``virNetworkGetDHCPLeases``."""
+    return "vir" + "".join(_API_WORDS.get(w, w.title()) for w in proc_name.lower().split("_"))
 
 
 def rpc_error(message: str, code: int = c.VIR_ERR_RPC) -> LibvirtError:
@@ -68,7 +92,13 @@ def dispatch_call(client: Client, hdr: Header, payload: bytes) -> bytes | None:
         except Exception as exc:  # malformed XDR from the peer
             log.info("client %d: bad payload for proc %d: %s", client.id, hdr.proc, exc)
             raise rpc_error("Unable to decode message payload") from None
-        ret = _serve(client, spec, args)
+        try:
+            ret = _serve(client, spec, args)
+        except LibvirtError as err:
+            if err.code == c.VIR_ERR_NO_SUPPORT and err.domain in (None, c.VIR_FROM_NONE):
+                # libvirt's API layer reports a missing driver entry from its own file's domain
+                err.domain = api_error_domain(spec.name)
+            raise
         if isinstance(ret, shapes.StreamOut):
             return _stream_out(client, hdr, spec, ret)
         return wire.reply_ok(hdr, spec, ret)
@@ -115,13 +145,8 @@ def _serve(client: Client, spec: wire.ProcSpec, args: dict[str, Any]) -> Any:
 
 def read_only_error(spec: wire.ProcSpec) -> LibvirtError:
     """libvirt's refusal of a changing call on a read-only connection."""
-    domain = c.VIR_FROM_NONE
-    for prefix, dom in _FAMILY_DOMAINS:
-        if spec.name.startswith(prefix) or spec.name.startswith("CONNECT_" + prefix):
-            domain = dom
-            break
-    return make_error(c.VIR_ERR_OPERATION_DENIED, f"read only access prevents {api_name(spec.name.lower())}",
-                      domain)
+    return make_error(c.VIR_ERR_OPERATION_DENIED, f"read only access prevents {libvirt_api_name(spec.name)}",
+                      api_error_domain(spec.name))
 
 
 def _driver(client: Client) -> Any:
@@ -136,15 +161,17 @@ def _has(driver: Any, name: str) -> bool:
     return callable(getattr(type(driver), name, None))
 
 
-def _method(driver: Any, name: str, argv: list[Any]) -> tuple[Callable[..., Any], list[Any]]:
-    """The driver method for *name*, falling back between the plain and ``_flags`` variants."""
+def _method(driver: Any, spec: wire.ProcSpec, argv: list[Any]) -> tuple[Callable[..., Any], list[Any]]:
+    """The driver method for *spec*, falling back between the plain and ``_flags`` variants."""
+    name = shapes.METHOD_NAMES.get(spec.name, spec.name.lower())
     if _has(driver, name):
         return getattr(driver, name), argv
     if _has(driver, name + "_flags"):
         return getattr(driver, name + "_flags"), argv + [0]
     if name.endswith("_flags") and _has(driver, name[:-6]) and argv and argv[-1] == 0:
         return getattr(driver, name[:-6]), argv[:-1]
-    return getattr(driver, name), argv  # the driver's own "not supported" error
+    # what libvirt's API layer says when the driver table has no entry
+    raise make_error(c.VIR_ERR_NO_SUPPORT, libvirt_api_name(spec.name), api_error_domain(spec.name))
 
 
 def call_generic(driver: Any, spec: wire.ProcSpec, args: dict[str, Any]) -> Any:
@@ -174,7 +201,7 @@ def call_generic(driver: Any, spec: wire.ProcSpec, args: dict[str, Any]) -> Any:
             argv.append(NodeDeviceRef(value))
             continue
         argv.append(wire.to_driver(ftype, value))
-    method, argv = _method(driver, shapes.METHOD_NAMES.get(spec.name, spec.name.lower()), argv)
+    method, argv = _method(driver, spec, argv)
     result = method(*argv)
     ret_fields = wire.ret_fields(spec)
     if not ret_fields:

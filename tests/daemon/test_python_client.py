@@ -165,3 +165,46 @@ def test_read_only_open(pyvirtd: Daemon) -> None:
         assert dom.isActive() == 1
     finally:
         conn.close()
+
+
+def test_unsupported_calls_carry_libvirts_error_domain(pyvirtd: Daemon, libvirtd: Daemon) -> None:
+    """A call the driver lacks fails like libvirt: NO_SUPPORT from the API family's error domain."""
+    def probe(uri: str) -> list[tuple[int, int, str]]:
+        conn = libvirt.open(uri)
+        out = []
+        try:
+            for call in (lambda: conn.listAllNWFilters(), lambda: conn.nwfilterLookupByName("x"),
+                         lambda: conn.lookupByName("test").attachDeviceFlags("<disk/>", 2)):
+                try:
+                    call()
+                    out.append((0, 0, "ok"))
+                except libvirt.libvirtError as e:
+                    out.append((e.get_error_code(), e.get_error_domain(), str(e)))
+        finally:
+            conn.close()
+        return out
+    assert probe(pyvirtd.uri()) == probe(libvirtd.uri())
+
+
+@pytest.mark.parametrize("name,domain", [
+    ("DOMAIN_DESTROY", "DOMAIN"), ("CONNECT_NUM_OF_NETWORKS", "NETWORK"), ("NODE_LIST_DEVICES", "NODEDEV"),
+    ("DOMAIN_INTERFACE_STATS", "DOMAIN"), ("CONNECT_LIST_ALL_INTERFACES", "INTERFACE"),
+    ("DOMAIN_REVERT_TO_SNAPSHOT", "DOMAIN_SNAPSHOT"), ("NODE_GET_INFO", "DOMAIN"), ("CONNECT_OPEN", "NONE"),
+    ("STORAGE_VOL_DELETE", "STORAGE"), ("CONNECT_LIST_ALL_NWFILTER_BINDINGS", "NWFILTER"),
+])
+def test_api_error_domain(name: str, domain: str) -> None:
+    from pyvirt import constants as c
+    from pyvirt.daemon.dispatch import api_error_domain
+    assert api_error_domain(name) == getattr(c, "VIR_FROM_" + domain)
+
+
+@pytest.mark.parametrize("proc,api", [
+    ("DOMAIN_DESTROY", "virDomainDestroy"), ("NETWORK_GET_DHCP_LEASES", "virNetworkGetDHCPLeases"),
+    ("DOMAIN_PM_WAKEUP", "virDomainPMWakeup"), ("CONNECT_LIST_ALL_NWFILTERS", "virConnectListAllNWFilters"),
+    ("DOMAIN_FSFREEZE", "virDomainFSFreeze"), ("DOMAIN_GET_XML_DESC", "virDomainGetXMLDesc"),
+    ("NODE_DEVICE_LOOKUP_SCSI_HOST_BY_WWN", "virNodeDeviceLookupSCSIHostByWWN"),
+    ("DOMAIN_PIN_IOTHREAD", "virDomainPinIOThread"), ("DOMAIN_GET_VCPUS", "virDomainGetVcpus"),
+])
+def test_libvirt_api_name(proc: str, api: str) -> None:
+    from pyvirt.daemon.dispatch import libvirt_api_name
+    assert libvirt_api_name(proc) == api
