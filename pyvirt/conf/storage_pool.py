@@ -441,9 +441,14 @@ class StoragePoolDef(XMLModel):
         """The canonical ``<source><adapter>`` element (scsi pools), if any."""
         return self.root.find("source/adapter")
 
-    def to_xml(self, inactive: bool = False) -> str:
-        """The XML libvirt prints for the pool."""
+    def to_xml(self, inactive: bool = False, *, capacity: int | None = None, allocation: int | None = None,
+               available: int | None = None) -> str:
+        """The XML libvirt prints for the pool (sizes may be given for this output only)."""
         out = copy.deepcopy(self.root)
+        for tag, value in (("capacity", capacity), ("allocation", allocation), ("available", available)):
+            node = out.find(tag)
+            if value is not None and node is not None:
+                node.text = str(int(value))
         src = out.find("source")
         if src is not None:
             keep_open(src)

@@ -226,9 +226,13 @@ class StorageVolDef(XMLModel):
         """The backing store path, if any."""
         return self.root.findtext("backingStore/path")
 
-    def to_xml(self, inactive: bool = False) -> str:
-        """The XML libvirt prints for the volume."""
-        return format_doc(self.root)
+    def to_xml(self, inactive: bool = False, *, vol_type: str | None = None) -> str:
+        """The XML libvirt prints for the volume (``vol_type`` overrides the type for this output)."""
+        if vol_type is None:
+            return format_doc(self.root)
+        out = copy.deepcopy(self.root)
+        out.set("type", vol_type)
+        return format_doc(out)
 
 
 def _target(src: Element | None, tag: str, formats: tuple[tuple[str, ...], str] | None,

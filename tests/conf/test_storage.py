@@ -185,3 +185,12 @@ def test_volume_capacity_flags() -> None:
     assert StorageVolDef.parse("<volume><name>x</name></volume>", no_capacity=True).capacity == 0
     with pytest.raises(LibvirtError, match="missing capacity element"):
         StorageVolDef.parse("<volume><name>x</name></volume>", opt_capacity=True)
+
+
+def test_output_overrides() -> None:
+    pool = StoragePoolDef.parse(DEFAULT_POOL)
+    text = pool.to_xml(capacity=5, available=3)
+    assert "<capacity unit='bytes'>5</capacity>" in text and "<available unit='bytes'>3</available>" in text
+    assert pool.capacity == 0
+    vol = StorageVolDef.parse("<volume><name>v</name><capacity>1</capacity></volume>")
+    assert vol.to_xml(vol_type="block").startswith("<volume type='block'>") and vol.type == "file"
