@@ -451,6 +451,16 @@ class QemuDriver(Driver):
     def domain_is_updated(self, dom: DomainRef) -> int:
         return 0
 
+    def domain_has_managed_save_image(self, dom: DomainRef, flags: int = 0) -> int:
+        with self.st.lock:
+            self._dom(dom)
+        return 0  # managed save is not implemented by this driver
+
+    def domain_get_autostart(self, dom: DomainRef) -> int:
+        with self.st.lock:
+            self._dom(dom)
+        return 0  # an embedded driver has no daemon start-up to autostart at
+
     def domain_get_os_type(self, dom: DomainRef) -> str:
         with self.st.lock:
             return self._dom(dom).definition.os_type or "hvm"

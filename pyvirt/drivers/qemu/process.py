@@ -26,6 +26,7 @@ from ... import constants as c
 from ...conf.domain import DomainDef
 from ...errors import LibvirtError, make_error
 from .command import QemuCommand
+from .domain import assign_aliases
 from .monitor import Monitor
 
 __all__ = ["QemuVM", "Paths", "LifecycleHandler", "status_to_state", "process_exited",
@@ -169,6 +170,7 @@ class QemuVM:
         try:
             self._connect()
             self._set_actions()
+            self._fill_pty_paths()
             self._write_status()
             self._start_watcher()
             if not paused:
@@ -213,6 +215,28 @@ class QemuVM:
             actions["reboot"] = "shutdown"
             actions["shutdown"] = "pause"
         self.monitor.execute("set-action", actions)  # type: ignore[union-attr]
+
+    def _fill_pty_paths(self) -> None:
+        """Put the host side of pty chardevs into the live XML (``virsh console`` needs it)."""
+        ptys: dict[str, str] = {}
+        for chardev in self.monitor.execute("query-chardev"):  # type: ignore[union-attr]
+            fname = str(chardev.get("filename", ""))
+            if fname.startswith("pty:"):
+                ptys[str(chardev.get("label", ""))] = fname[4:]
+        dev = self.live.devices_elem
+        for tag in ("serial", "console"):
+            for elem in dev.findall(tag):
+                alias = elem.find("alias")
+                path = ptys.get("char" + (alias.get("name", "") if alias is not None else ""))
+                if elem.get("type") != "pty" or not path:
+                    continue
+                src = elem.find("source")
+                if src is None:
+                    src = elem.makeelement("source", {})
+                    elem.insert(0, src)
+                src.set("path", path)
+                if tag == "console":
+                    elem.set("tty", path)
 
     def _abort_start(self) -> None:
         """Leave nothing behind after a failed start: process, socket, status file."""
@@ -497,6 +521,7 @@ class QemuVM:
                 vm._cleanup_files()
             return None
         vm.monitor.set_event_handler(vm._qmp_event)
+        assign_aliases(vm.live)  # the parser drops aliases; they are libvirt's deterministic ones
         vm.state, vm.reason = state, reason
         try:
             vm.state, vm.reason = vm.query_state()

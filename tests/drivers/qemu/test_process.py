@@ -152,6 +152,7 @@ def test_reattach_after_restart(guest: Any, tmp_path: Path) -> None:
         assert again is not None and again.pid == vm.pid
         assert (again.state, again.reason) == (c.VIR_DOMAIN_PAUSED, c.VIR_DOMAIN_PAUSED_USER)
         assert again.live.name == "again" and again.live.uuid == vm.live.uuid
+        assert "<alias name='balloon0'/>" in again.live.to_xml()
         again.resume()
         assert again.query_state()[0] == c.VIR_DOMAIN_RUNNING
         again.destroy()
@@ -199,3 +200,17 @@ def test_qemu_killed_from_outside_is_a_crash(guest: Any, tmp_path: Path) -> None
 def test_query_status_mapping(status: str, running: bool, expected: tuple[int, int]) -> None:
     from pyvirt.drivers.qemu.process import status_to_state
     assert status_to_state(status, running) == expected
+
+
+def test_pty_serial_path_in_live_xml(guest: Any, tmp_path: Path) -> None:
+    xml = guest_xml(guest, "pty", tmp_path / "c.log").replace(
+        f"<serial type='file'><source path='{tmp_path / 'c.log'}'/></serial>",
+        "<serial type='pty'/><console type='pty'/>")
+    vm, _events, paths = start_vm(tmp_path, xml, paused=True)
+    try:
+        serial = vm.live.serials[0]
+        assert serial.source_path is not None and serial.source_path.startswith("/dev/pts/")
+        assert os.path.exists(serial.source_path)
+        assert f'<source path="{serial.source_path}"/>' in paths.status.read_text()
+    finally:
+        vm.destroy()
