@@ -114,3 +114,24 @@ def test_screenshot_stream(pyvirtd: Daemon, tmp_path: Path) -> None:
         drv.connect_close()
     # the connection is still usable after the stream
     assert virsh(pyvirtd.uri(), "domstate", "test").stdout == "running\n\n"
+
+
+RO_COMMANDS = ["net-define {d}/net.xml", "vol-create default-pool {d}/vol.xml", "schedinfo test --set weight=10",
+               "memtune test --hard-limit 5000000", "managedsave test", "snapshot-create-as test x", "domtime test",
+               "setmem test 100000", "autostart test", "net-autostart default", "nodesuspend mem 60",
+               "screenshot test {d}/s.png", "dumpxml --security-info test", "domfsinfo test",
+               "domifaddr test --source agent"]
+
+
+def test_read_only_socket_matches_virsh_r(pyvirtd: Daemon, libvirtd: Daemon, tmp_path: Path) -> None:
+    """Every refusal on pyvirtd's ro socket reads like libvirt's own `virsh -r` refusal."""
+    (tmp_path / "net.xml").write_text("<network><name>n2</name></network>")
+    (tmp_path / "vol.xml").write_text("<volume><name>v.img</name><capacity>1024</capacity></volume>")
+    diffs = []
+    for template in RO_COMMANDS:
+        args = template.format(d=tmp_path).split()
+        ours = virsh(pyvirtd.uri(ro=True), *args)
+        real = subprocess.run(["virsh", "-r", "-c", libvirtd.uri(), *args], capture_output=True, text=True)
+        if (ours.returncode, ours.stderr) != (real.returncode, real.stderr):
+            diffs.append(f"{template}:\n ours {ours.stderr!r}\n real {real.stderr!r}")
+    assert not diffs, "\n".join(diffs)
