@@ -373,3 +373,16 @@ for line in ["domblkinfo test vda", "domblkinfo test vda --human", "domblkinfo t
     t(f"dom3-{line[:60].replace(' ', '_')}", line)
 for line in ["domblkinfo fv0 --all", "domblkinfo fv0 hda", "schedinfo fv0"]:
     t(f"node-dom3-{line.replace(' ', '_')}", line, NODE)
+
+# --- domstats and events ----------------------------------------------------------------------
+for line in ["domstats", "domstats --state", "domstats --list-inactive", "domstats test nosuch",
+             "domstats --raw --state test", "domstats --state --list-running",
+             "destroy test; domstats --state --list-shutoff", "domstats --balloon test",
+             "domstats --vcpu --state test", "event --list", "event --list --all", "event",
+             "event --event frob", "event --event lifecycle --timeout 1 --domain nosuch",
+             "event --all --timeout 1", "event --event reboot --timeout 1 --domain test",
+             "event --all --timeout x", "net-event --list", "net-event",
+             "net-event --event frob", "net-event --event lifecycle --timeout 1",
+             "net-event --event lifecycle --network nosuch --timeout 1"]:
+    t(f"ev-{line[:60].replace(' ', '_')}", line)
+# (domstats over several domains is left out: libvirt lists them in hash order)
