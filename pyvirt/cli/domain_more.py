@@ -102,7 +102,7 @@ def cmd_domblkinfo(ctl: Ctl, cmd: Cmd) -> bool:
             info: tuple[int, int, int] = (0, 0, 0)
             if src is not None:
                 try:
-                    info = tuple(dom.blockInfo(tgt, 0))  # type: ignore[assignment]
+                    info = tuple(dom.blockInfo(tgt, 0))
                 except lv.libvirtError as exc:
                     if not (src.get("protocol") and not active and
                             exc.get_error_code() == lv.VIR_ERR_INTERNAL_ERROR and
@@ -111,7 +111,7 @@ def cmd_domblkinfo(ctl: Ctl, cmd: Cmd) -> bool:
             rows.append([tgt, *_blkinfo_strings(info, human)])
         print_table(ctl, ["Target", "Capacity", "Allocation", "Physical"], rows)
         return True
-    info = tuple(dom.blockInfo(device, 0))  # type: ignore[assignment]
+    info = tuple(dom.blockInfo(device, 0))
     cap, alloc, phy = _blkinfo_strings(info, human)
     ctl.print(f"{'Capacity:':<15} {cap}\n{'Allocation:':<15} {alloc}\n"
               f"{'Physical:':<15} {phy}\n")

@@ -148,14 +148,14 @@ def cmd_freepages(ctl: Ctl, cmd: Cmd) -> bool:
         return True
     if not cellno:
         raise ctl.fail("missing cellno argument")
-    cell = ctl.opt_int(cmd, "cellno")
-    assert cell is not None
-    if cell < -1:
+    cellno_val = ctl.opt_int(cmd, "cellno")
+    assert cellno_val is not None
+    if cellno_val < -1:
         raise ctl.fail("cell number must be non-negative integer or -1")
     if not pagesz:
         raise ctl.fail("missing pagesize argument")
-    counts = ctl.conn.getFreePages([kib], cell, 1, 0)
-    per = counts.get(cell, {}) if isinstance(counts, dict) else {}
+    counts = ctl.conn.getFreePages([kib], cellno_val, 1, 0)
+    per = counts.get(cellno_val, {}) if isinstance(counts, dict) else {}
     ctl.print(f"{kib}KiB: {per.get(kib, 0)}\n")
     return True
 

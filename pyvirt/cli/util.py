@@ -108,7 +108,7 @@ def xpath_print(ctl: Ctl, xml: str, xpath: str | None, wrap: bool) -> bool:
         if isinstance(n, etree._Element):
             ctl.print(_ser(_copy(n)) + "\n")
         else:
-            ctl.print(f"{n}\n")
+            ctl.print(str(n) + "\n")
     return True
 
 

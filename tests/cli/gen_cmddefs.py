@@ -12,6 +12,7 @@ import json
 import re
 import subprocess
 from pathlib import Path
+from typing import Any
 
 REF = Path("/work/ref/libvirt-9.0.0/tools")
 OUT = Path(__file__).resolve().parents[2] / "pyvirt" / "cli" / "cmddefs.json"
@@ -23,8 +24,8 @@ def virsh_help(*args: str) -> str:
                           check=True).stdout
 
 
-def parse_groups() -> list[dict[str, object]]:
-    groups: list[dict[str, object]] = []
+def parse_groups() -> list[dict[str, Any]]:
+    groups: list[dict[str, Any]] = []
     for line in virsh_help().splitlines():
         m = re.match(r" (.+) \(help keyword '(\w+)'\):$", line)
         if m:
@@ -32,7 +33,7 @@ def parse_groups() -> list[dict[str, object]]:
             continue
         m = re.match(r"    (\S+) +(.*)$", line)
         if m and groups:
-            groups[-1]["commands"].append(m.group(1))  # type: ignore[union-attr]
+            groups[-1]["commands"].append(m.group(1))
     return groups
 
 
@@ -49,7 +50,7 @@ OPT_RE = [
 OPT_LINE = re.compile(r"^    (\[--[\w-]+\] <(?:number|string)>|--[\w-]+ <(?:number|string)>|--[\w-]+|<[\w-]+>) +(.*)$")
 
 
-def parse_command(name: str) -> dict[str, object]:
+def parse_command(name: str) -> dict[str, Any]:
     text = virsh_help(name)
     lines = text.splitlines()
     m = re.match(r"    (\S+) - (.*)$", lines[1])
@@ -60,7 +61,7 @@ def parse_command(name: str) -> dict[str, object]:
     req_names = set(re.findall(r"(?:^| )<([\w-]+)>", synopsis)) | set(
         re.findall(r"\{\[--([\w-]+)\]", synopsis))
     desc = None
-    opts: list[dict[str, object]] = []
+    opts: list[dict[str, Any]] = []
     if "  DESCRIPTION" in lines:
         i = lines.index("  DESCRIPTION") + 1
         d: list[str] = []
@@ -95,16 +96,16 @@ def parse_command(name: str) -> dict[str, object]:
     return {"help": short, "desc": desc, "opts": opts, "text": text}
 
 
-def scan_source() -> tuple[dict[str, dict[str, object]], dict[str, str], set[str]]:
+def scan_source() -> tuple[dict[str, dict[str, Any]], dict[str, str], set[str]]:
     """Return per-command extra flags, command aliases and no-connect commands."""
-    tables: dict[str, dict[str, object]] = {}
+    tables: dict[str, dict[str, Any]] = {}
     cmd_table: dict[str, str] = {}
     aliases: dict[str, str] = {}
     noconnect: set[str] = set()
     for f in sorted(glob.glob(str(REF / "*.c"))) + [str(REF / "vsh.h")]:
         s = Path(f).read_text()
         for m in re.finditer(r"opts_([a-z_0-9]+)\[\] = \{(.*?)\n\};", s, re.S):
-            extra: dict[str, object] = {"aliases": {}, "req_opt": [], "empty_ok": []}
+            extra: dict[str, Any] = {"aliases": {}, "req_opt": [], "empty_ok": []}
             for b in re.finditer(r"\{(.*?)\}", m.group(2), re.S):
                 e = b.group(1)
                 n = re.search(r'\.name = "([^"]+)"', e)
@@ -113,13 +114,13 @@ def scan_source() -> tuple[dict[str, dict[str, object]], dict[str, str], set[str
                 if "VSH_OT_ALIAS" in e:
                     h = re.search(r'\.help = "([^"]+)"', e)
                     assert h
-                    extra["aliases"][n.group(1)] = h.group(1)  # type: ignore[index]
+                    extra["aliases"][n.group(1)] = h.group(1)
                 if "REQ_OPT" in e:
-                    extra["req_opt"].append(n.group(1))  # type: ignore[attr-defined]
+                    extra["req_opt"].append(n.group(1))
                 if "EMPTY_OK" in e:
-                    extra["empty_ok"].append(n.group(1))  # type: ignore[attr-defined]
+                    extra["empty_ok"].append(n.group(1))
             if "VIRSH_COMMON_OPT_DOMAIN_OT_STRING_FULL(VSH_OFLAG_REQ_OPT" in m.group(2):
-                extra["req_opt"].append("domain")  # type: ignore[attr-defined]
+                extra["req_opt"].append("domain")
             tables[m.group(1)] = extra
         for m in re.finditer(r'\{\s*\.name = "([\w-]+)",(.*?)\n\s*\}', s, re.S):
             body = m.group(2)
@@ -145,9 +146,9 @@ def scan_source() -> tuple[dict[str, dict[str, object]], dict[str, str], set[str
 def main() -> None:
     groups = parse_groups()
     per_cmd, aliases, noconnect = scan_source()
-    commands: dict[str, dict[str, object]] = {}
+    commands: dict[str, dict[str, Any]] = {}
     for g in groups:
-        for c in g["commands"]:  # type: ignore[attr-defined]
+        for c in g["commands"]:
             commands[c] = parse_command(c)
     for c in HIDDEN:
         commands[c] = parse_command(c)
@@ -155,7 +156,7 @@ def main() -> None:
     for c, d in commands.items():
         extra = per_cmd.get(c, {})
         d["opt_aliases"] = extra.get("aliases", {})
-        for o in d["opts"]:  # type: ignore[attr-defined]
+        for o in d["opts"]:
             if o["name"] in extra.get("req_opt", []):
                 o["req_opt"] = True
             if o["name"] in extra.get("empty_ok", []):

@@ -41,6 +41,7 @@ def _env() -> dict[str, str]:
     "connect --readonly\nuri\n",
 ])
 def test_piped_input_matches_virsh(script: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert VIRSH is not None
     want = subprocess.run([VIRSH, "-c", "test:///default"], input=script, text=True,
                           capture_output=True, cwd=DATA, env=dict(os.environ, LC_ALL="C"),
                           timeout=60, check=False)
