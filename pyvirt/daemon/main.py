@@ -8,6 +8,7 @@ import errno
 import fcntl
 import logging
 import os
+import signal
 import sys
 from typing import Sequence
 
@@ -87,6 +88,10 @@ def _setup_logging(cfg: DaemonConfig, verbose: bool) -> None:
     root.setLevel(level)
 
 
+def _exit_early(signum: int, _frame: object) -> None:
+    raise SystemExit(0)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``pyvirtd`` command."""
     args = _parser().parse_args(argv)
@@ -99,6 +104,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"pyvirtd: error: Can't load config file: {exc.message}: {args.config}", file=sys.stderr)
         return 1
     _setup_logging(cfg, args.verbose)
+    # Until the event loop takes the signals over: no death by SIGHUP, clean exit on SIGTERM/SIGINT.
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _exit_early)
     server = Server(cfg, listen=args.listen, timeout=args.timeout)
     try:
         server.open_listeners()
@@ -118,7 +127,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 server.close_listeners()
                 return 1
         asyncio.run(server.serve())
+    except SystemExit:
+        pass
     finally:
+        server.close_listeners()
         if pid_fd is not None and pidfile:
             try:
                 os.unlink(pidfile)

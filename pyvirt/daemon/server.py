@@ -97,9 +97,10 @@ class Server:
         self.loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         self._activity = asyncio.Event()
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        for sig, handler in ((signal.SIGTERM, self.stop), (signal.SIGINT, self.stop),
+                             (signal.SIGHUP, self._reload)):
             try:
-                self.loop.add_signal_handler(sig, self.stop)
+                self.loop.add_signal_handler(sig, handler)
             except (RuntimeError, ValueError):  # not the main thread (tests)
                 pass
         for svc in self.services:
@@ -118,6 +119,11 @@ class Server:
             if idle is not None:
                 idle.cancel()
             await self._shutdown()
+
+    def _reload(self) -> None:
+        # libvirtd reloads its drivers' state on SIGHUP and keeps running; pyvirt's drivers
+        # have nothing to reload, but the daemon must not die of the default action.
+        log.info("SIGHUP received: nothing to reload")
 
     def stop(self) -> None:
         """Ask :meth:`serve` to return (loop thread)."""
@@ -170,6 +176,12 @@ class Server:
             return
         if len(self.clients) >= self.config.max_clients:
             log.warning("Too many active clients (%d), dropping connection", len(self.clients))
+            writer.close()
+            return
+        if svc.auth != 0 and sum(1 for cl in self.clients if not cl.authenticated) >= \
+                self.config.max_anonymous_clients:
+            log.warning("Too many clients waiting for authentication (%d), dropping connection",
+                        self.config.max_anonymous_clients)
             writer.close()
             return
         dn = None

@@ -48,6 +48,16 @@ def test_signal_cleans_up_and_leaves_guests(tmp_path: Path, sig: signal.Signals)
     assert not rw.exists() and not ro.exists() and not d.pidfile.exists()
 
 
+def test_sighup_does_not_stop_the_daemon(tmp_path: Path) -> None:
+    d = start_pyvirtd(tmp_path / "d")
+    try:
+        d.proc.send_signal(signal.SIGHUP)
+        assert virsh(d.uri(), "domstate", "test").stdout == "running\n\n"
+        assert d.proc.poll() is None
+    finally:
+        assert d.stop() == 0
+
+
 def test_second_daemon_refuses_busy_socket(tmp_path: Path) -> None:
     d = start_pyvirtd(tmp_path / "d")
     try:
