@@ -5,6 +5,7 @@ import contextlib
 import importlib
 import os
 import re
+import time
 from types import ModuleType
 from typing import IO, Any, Iterator
 
@@ -283,15 +284,20 @@ class Ctl:
         ret = True
         for cmd in cmds:
             df = cmd.df
+            before = time.monotonic()
             if df.noconnect or self.connection() is not None:
                 ret = self.dispatch(cmd)
             else:
                 ret = False
+            elapsed = time.monotonic() - before
             if not ret:
                 self.report_error()
             if df.name in ("quit", "exit"):
                 return ret
-            self.print_extra("\n")
+            if self.timing:
+                self.print(f"\n(Time: {elapsed * 1000:.3f} ms)\n\n")
+            else:
+                self.print_extra("\n")
         return ret
 
     def dispatch(self, cmd: Cmd) -> bool:

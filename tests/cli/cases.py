@@ -386,3 +386,17 @@ for line in ["domstats", "domstats --state", "domstats --list-inactive", "domsta
              "net-event --event lifecycle --network nosuch --timeout 1"]:
     t(f"ev-{line[:60].replace(' ', '_')}", line)
 # (domstats over several domains is left out: libvirt lists them in hash order)
+
+# (id, argv, environment): connection URIs taken from the environment
+ENV_CASES: list[tuple[str, list[str], dict[str, str]]] = [
+    ("env-libvirt-default", ["uri"], {"LIBVIRT_DEFAULT_URI": DEF}),
+    ("env-virsh-default", ["uri"], {"VIRSH_DEFAULT_CONNECT_URI": DEF}),
+    ("env-both", ["uri"], {"VIRSH_DEFAULT_CONNECT_URI": NODE, "LIBVIRT_DEFAULT_URI": DEF}),
+    ("env-c-wins", ["-c", DEF, "uri"], {"VIRSH_DEFAULT_CONNECT_URI": NODE}),
+    ("env-node-list", ["list --all"], {"LIBVIRT_DEFAULT_URI": NODE}),
+    ("env-connect-later", ["connect; uri"], {"VIRSH_DEFAULT_CONNECT_URI": DEF}),
+    ("env-help-noconnect", ["help uri"], {"LIBVIRT_DEFAULT_URI": "nosuch:///x"}),
+    ("env-bad-uri", ["uri"], {"VIRSH_DEFAULT_CONNECT_URI": "nosuch:///x"}),
+]
+add("timing", "-t", "-c", DEF, "uri; hostname")
+add("timing-quiet", "-t", "-q", "-c", DEF, "uri")

@@ -29,6 +29,9 @@ def backend() -> str:
         return "libvirt"
 
 
+_URI_VARS = ("LIBVIRT_DEFAULT_URI", "VIRSH_DEFAULT_CONNECT_URI")
+
+
 @dataclass
 class Result:
     out: str
@@ -41,6 +44,7 @@ _CPUTIME = re.compile(r"(cpu\.time=|cpu\.user=|cpu\.system=|vcpu\.\d+\.time=)\d+
 _VCPUTIME = re.compile(r"^(CPU time: +)\d+\.\d+s$", re.M)
 
 
+_TIMING = re.compile(r"\(Time: \d+\.\d+ ms\)")
 _DATE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}")
 _EPOCH = re.compile(r"\b1[6-9]\d{8}\b")
 
@@ -48,6 +52,7 @@ _EPOCH = re.compile(r"\b1[6-9]\d{8}\b")
 def normalise(text: str) -> str:
     """Blank out what truly varies between two runs (times derived from the clock)."""
     text = _CPU.sub(r"\1N.Ns", text)
+    text = _TIMING.sub("(Time: N ms)", text)
     text = _DATE.sub("YYYY-MM-DD HH:MM:SS +ZZZZ", text)
     text = _EPOCH.sub("EPOCH", text)
     return _CPUTIME.sub(r"\1N", text)
@@ -55,8 +60,8 @@ def normalise(text: str) -> str:
 
 def run_virsh(args: list[str], env: dict[str, str] | None = None) -> Result:
     assert VIRSH
-    full_env = dict(os.environ, LC_ALL="C", **(env or {}))
-    full_env.pop("LIBVIRT_DEFAULT_URI", None) if env is None else None
+    full_env = {k: v for k, v in os.environ.items() if k not in _URI_VARS}
+    full_env.update(LC_ALL="C", **(env or {}))
     # libvirt 9.0's virsh sometimes hangs at exit after managedsave with the test driver
     # (a bug of the reference, not of pyvirsh): retry with a short timeout.
     for attempt in range(4):
@@ -80,10 +85,9 @@ def run_pyvirsh(args: list[str], env: dict[str, str] | None = None) -> Result:
             os.environ["PYVIRSH_BACKEND"] = "libvirt"
         else:
             os.environ.pop("PYVIRSH_BACKEND", None)
-        if env is None:
-            os.environ.pop("LIBVIRT_DEFAULT_URI", None)
-        else:
-            os.environ.update(env)
+        for var in _URI_VARS:
+            os.environ.pop(var, None)
+        os.environ.update(env or {})
         os.chdir(DATA)
         rc = main(["virsh", *args], stdin=io.StringIO(""), stdout=out, stderr=err)
     finally:

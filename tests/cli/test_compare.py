@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from .cases import CASES
+from .cases import CASES, ENV_CASES
 from .harness import VIRSH, run_pyvirsh, run_virsh
 
 # Cases where the libvirt-python API cannot give what virsh prints: its getFreePages
@@ -22,3 +22,10 @@ def test_same_as_virsh(name: str, argv: list[str]) -> None:
     assert got.err == want.err
     assert got.out == want.out
     assert got.rc == want.rc
+
+
+@pytest.mark.parametrize("argv,env", [c[1:] for c in ENV_CASES], ids=[c[0] for c in ENV_CASES])
+def test_same_as_virsh_with_environment(argv: list[str], env: dict[str, str]) -> None:
+    want = run_virsh(argv, env)
+    got = run_pyvirsh(argv, env)
+    assert (got.out, got.err, got.rc) == (want.out, want.err, want.rc)
