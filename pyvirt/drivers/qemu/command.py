@@ -133,8 +133,7 @@ def _smp(live: DomainDef) -> str:
         cores, threads = int(topo.get("cores", "1")), int(topo.get("threads", "1"))
         if sockets * dies * cores * threads != maxv:
             raise unsupported(f"CPU topology doesn't match maximum vcpu count")
-        topo_s = f"sockets={sockets},dies={dies},cores={cores},threads={threads}" if topo.get("dies") \
-            else f"sockets={sockets},cores={cores},threads={threads}"
+        topo_s = f"sockets={sockets},dies={dies},cores={cores},threads={threads}"
     else:
         topo_s = f"sockets={maxv},cores=1,threads=1"
     if cur != maxv:

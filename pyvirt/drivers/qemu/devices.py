@@ -62,8 +62,11 @@ def boot_indexes(live: DomainDef) -> dict[Element, int]:
 
 
 def node_names(live: DomainDef) -> dict[Element, int]:
-    """disk element -> N of its ``libvirt-N-storage``/``-format`` nodes (first disk highest)."""
-    disks = [d for d in live.devices_elem.findall("disk") if d.find("source") is not None]
+    """disk element -> N of its ``libvirt-N-storage``/``-format`` nodes (first disk highest).
+
+    Every disk takes a number, even an empty CD-ROM drive that uses none.
+    """
+    disks = live.devices_elem.findall("disk")
     return {d: len(disks) - i for i, d in enumerate(disks)}
 
 
@@ -97,7 +100,7 @@ def build_devices(live: DomainDef, *, q35: bool, tap_fds: dict[int, int]) -> lis
 def _controllers(dev: Element, q35: bool, root_bus: str) -> list[str]:
     argv: list[str] = []
     ctrls = dev.findall("controller")
-    for ctype in ("scsi", "sata", "usb", "virtio-serial"):
+    for ctype in ("usb", "scsi", "sata", "virtio-serial"):
         for ctrl in ctrls:
             if ctrl.get("type") != ctype:
                 continue
@@ -219,9 +222,9 @@ def _nets(dev: Element, root_bus: str, boot: dict[Element, int], tap_fds: dict[i
         mac = net.find("mac")
         if mac is not None:
             props["mac"] = mac.get("address")
-        props.update(_pci(net, root_bus))
         if boot.get(net):
             props["bootindex"] = boot[net]
+        props.update(_pci(net, root_bus))
         argv += ["-netdev", _j(netdev), "-device", _j(props)]
     return argv
 

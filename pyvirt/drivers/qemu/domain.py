@@ -113,8 +113,12 @@ def _drive_addr(elem: Element) -> tuple[int, int, int, int]:
     return tuple(int(a.get(k, "0")) for k in ("controller", "bus", "target", "unit"))  # type: ignore[return-value]
 
 
-def disk_alias(disk: Element) -> str:
-    """libvirt's alias for a disk (virtio-disk0, ide0-1-0, scsi0-0-0-0, sata0-0-0)."""
+def disk_alias(disk: Element, scsi_model: str | None = None) -> str:
+    """libvirt's alias for a disk (virtio-disk0, ide0-1-0, scsi0-0-0-0, sata0-0-0).
+
+    *scsi_model* is the model of the disk's SCSI controller (lsilogic disks get
+    a three-part alias, like every other drive-addressed disk).
+    """
     tgt = disk.find("target")
     bus = tgt.get("bus", "") if tgt is not None else ""
     ctrl, bus_n, target, unit = _drive_addr(disk)
@@ -126,6 +130,8 @@ def disk_alias(disk: Element) -> str:
     if bus == "sata":
         return f"sata{ctrl}-{bus_n}-{unit}"
     if bus == "scsi":
+        if scsi_model == "lsilogic":
+            return f"scsi{ctrl}-{bus_n}-{unit}"
         return f"scsi{ctrl}-{bus_n}-{target}-{unit}"
     if bus == "fdc":
         return f"fdc{ctrl}-{bus_n}-{unit}"
@@ -135,8 +141,10 @@ def disk_alias(disk: Element) -> str:
 def assign_aliases(defn: DomainDef) -> None:
     """Give every device libvirt's alias (``<alias name=.../>``)."""
     dev = defn.devices_elem
+    scsi_models = {int(x.get("index", "0")): x.get("model") for x in dev.findall("controller")
+                   if x.get("type") == "scsi"}
     for disk in dev.findall("disk"):
-        _set_alias(disk, disk_alias(disk))
+        _set_alias(disk, disk_alias(disk, scsi_models.get(_drive_addr(disk)[0])))
     counters: dict[str, int] = {}
     for ctrl in dev.findall("controller"):
         ctype, idx = ctrl.get("type", ""), ctrl.get("index", "0")
@@ -147,7 +155,7 @@ def assign_aliases(defn: DomainDef) -> None:
         elif ctype == "ide":
             name = "ide" if idx == "0" else f"ide{idx}"
         elif ctype == "sata":
-            name = "ide" if idx == "0" else f"sata{idx}"
+            name = "ide" if idx == "0" and is_q35(defn.os_machine) else f"sata{idx}"
         else:
             name = f"{ctype}{idx}"
         _set_alias(ctrl, name)
@@ -174,12 +182,14 @@ def _pci_addr(elem: Element) -> tuple[int, int] | None:
     return int(a.get("slot", "0"), 0), int(a.get("function", "0"), 0)
 
 
-def _needs_pci(elem: Element) -> bool:
+def _needs_pci(elem: Element, q35: bool) -> bool:
     tag = elem.tag
     if tag == "controller":
         ctype, model = elem.get("type"), elem.get("model")
-        if ctype in ("pci", "ide", "fdc", "ccid", "sata"):
+        if ctype in ("pci", "ide", "fdc", "ccid"):
             return False
+        if ctype == "sata":
+            return not q35 or elem.get("index", "0") != "0"
         if ctype == "usb" and model in ("none", "piix3-uhci"):
             return False
         return True
@@ -221,7 +231,7 @@ def assign_pci_addresses(defn: DomainDef) -> None:
     order += dev.findall("rng") + dev.findall("watchdog") + videos[1:]
     slot = 1
     for elem in order:
-        if not _needs_pci(elem) or _pci_addr(elem) is not None:
+        if not _needs_pci(elem, q35) or _pci_addr(elem) is not None:
             continue
         while slot in used:
             slot += 1

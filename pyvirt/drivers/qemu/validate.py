@@ -33,8 +33,8 @@ _CTRL_MODELS: dict[str, set[str | None]] = {
 }
 _NET_MODELS = {"virtio", "e1000", "e1000e", "rtl8139"}
 _VIDEO_MODELS = {"vga", "cirrus", "virtio", "bochs", "none"}
-_LIFECYCLE = {"on_poweroff": {"destroy", "preserve"},
-              "on_reboot": {"restart", "destroy", "preserve"},
+_LIFECYCLE = {"on_poweroff": {"destroy"},
+              "on_reboot": {"restart", "destroy"},
               "on_crash": {"destroy", "restart", "preserve"}}
 
 
@@ -71,6 +71,12 @@ def validate(defn: DomainDef) -> None:
             raise unsupported("clock timers are not supported by the QEMU driver")
     if root.find("memoryBacking") is not None or root.find("numatune") is not None:
         raise unsupported("memory tuning is not supported by the QEMU driver")
+    for tag in ("on_reboot", "on_poweroff"):
+        if root.findtext(tag) == "preserve":
+            raise unsupported("qemu driver doesn't support the 'preserve' action for 'on_reboot'/'on_poweroff'")
+    bios = root.find("os/bios")
+    if bios is not None and bios.get("useserial") == "yes":
+        raise unsupported("BIOS serial output (<bios useserial='yes'/>) is not supported by the QEMU driver")
     for tag, allowed in _LIFECYCLE.items():
         value = root.findtext(tag) or ""
         if value and value not in allowed:

@@ -17,7 +17,7 @@ from pyvirt.drivers.qemu.process import Paths, QemuVM
 
 DATA = Path(__file__).parents[2] / "data" / "qemu" / "xml2argv"
 # Cases that need what this test cannot have: a tap device (the kvm case runs under TCG here).
-SKIP = {"net-bridge": "needs a tap device on a bridge (see test_bridge.py)"}
+SKIP = {"net-bridge": "needs a tap device on a bridge (see test_qemu_bridge.py)"}
 CASES = sorted(p.stem for p in DATA.glob("*.xml"))
 
 

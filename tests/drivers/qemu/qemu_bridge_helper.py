@@ -1,4 +1,4 @@
-"""Run inside a private network namespace (``unshare --net``) by test_bridge.py.
+"""Run inside a private network namespace (``unshare --net``) by test_qemu_bridge.py.
 
 Creates bridge br0, starts a domain with a bridge interface through
 qemu:///embed, and prints what it saw as JSON.

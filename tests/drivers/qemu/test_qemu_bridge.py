@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-HELPER = Path(__file__).with_name("bridge_helper.py")
+HELPER = Path(__file__).with_name("qemu_bridge_helper.py")
 
 
 def test_tap_on_bridge(qemu_bin: str, tmp_path: Path) -> None:
