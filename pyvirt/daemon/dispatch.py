@@ -28,14 +28,13 @@ log = logging.getLogger("pyvirt.daemon")
 
 # Procedures allowed before authentication (remote_daemon.c), and before CONNECT_OPEN.
 _AUTH_PROCS = frozenset({66, 67, 68, 69, 70})
-_NO_CONN_PROCS = _AUTH_PROCS | {1, 2, 60}
 
 
 def api_error_domain(proc_name: str) -> int:
     """VIR_FROM_* of libvirt's public API behind *proc_name* (the source file it lives in)."""
     n = proc_name
-    if n in ("CONNECT_OPEN", "CONNECT_CLOSE"):
-        return c.VIR_FROM_NONE
+    if n in ("CONNECT_OPEN", "CONNECT_CLOSE") or "_QEMU_" in n or "_LXC_" in n:
+        return c.VIR_FROM_NONE  # libvirt.c, libvirt-qemu.c, libvirt-lxc.c
     if "SNAPSHOT" in n:
         return c.VIR_FROM_DOMAIN_SNAPSHOT
     if "CHECKPOINT" in n:
@@ -82,10 +81,10 @@ def dispatch_call(client: Client, hdr: Header, payload: bytes) -> bytes | None:
         if hdr.type == CALL_WITH_FDS:
             raise rpc_error("file descriptor passing is not supported by pyvirtd")
         assert hdr.type == CALL
-        spec = wire.procedure(hdr.proc)
+        spec = wire.procedure(hdr.proc, hdr.prog)
         if spec is None:
             raise rpc_error(f"unknown procedure: {hdr.proc}")
-        if not client.authenticated and hdr.proc not in _AUTH_PROCS:
+        if not client.authenticated and (spec.program != "REMOTE" or hdr.proc not in _AUTH_PROCS):
             raise rpc_error("authentication required")
         try:
             args = wire.decode_args(spec, payload)
@@ -97,7 +96,7 @@ def dispatch_call(client: Client, hdr: Header, payload: bytes) -> bytes | None:
         except LibvirtError as err:
             if err.code == c.VIR_ERR_NO_SUPPORT and err.domain in (None, c.VIR_FROM_NONE):
                 # libvirt's API layer reports a missing driver entry from its own file's domain
-                err.domain = api_error_domain(spec.name)
+                err.domain = api_error_domain(wire.api_key(spec))
             raise
         if isinstance(ret, shapes.StreamOut):
             return _stream_out(client, hdr, spec, ret)
@@ -123,11 +122,12 @@ def _stream_out(client: Client, hdr: Header, spec: wire.ProcSpec, out: shapes.St
 
 
 def _serve(client: Client, spec: wire.ProcSpec, args: dict[str, Any]) -> Any:
-    special = _SPECIAL.get(spec.number)
+    remote = spec.program == "REMOTE"
+    special = _SPECIAL.get(spec.number) if remote else None
     if special is not None:
         return special(client, spec, args)
     driver = _driver(client)
-    if spec.name.endswith("REGISTER_ANY") and "_EVENT_" in spec.name:
+    if remote and spec.name.endswith("REGISTER_ANY") and "_EVENT_" in spec.name:
         return events.register_or_deregister(client, driver, spec, args)
     if spec.name in ("CONNECT_DOMAIN_EVENT_REGISTER", "CONNECT_DOMAIN_EVENT_DEREGISTER"):
         return events.old_style(client, driver, spec)
@@ -137,7 +137,7 @@ def _serve(client: Client, spec: wire.ProcSpec, args: dict[str, Any]) -> Any:
                              message="operation forbidden: virDomainGetXMLDesc with secure flag")
         if wire.is_write(spec, args):
             raise read_only_error(spec)
-    adapter = shapes.ADAPTERS.get(spec.name)
+    adapter = shapes.ADAPTERS.get(spec.name) if remote else None
     if adapter is not None:
         return adapter(driver, args)
     return call_generic(driver, spec, args)
@@ -145,8 +145,9 @@ def _serve(client: Client, spec: wire.ProcSpec, args: dict[str, Any]) -> Any:
 
 def read_only_error(spec: wire.ProcSpec) -> LibvirtError:
     """libvirt's refusal of a changing call on a read-only connection."""
-    return make_error(c.VIR_ERR_OPERATION_DENIED, f"read only access prevents {libvirt_api_name(spec.name)}",
-                      api_error_domain(spec.name))
+    api = libvirt_api_name(wire.api_key(spec))
+    return make_error(c.VIR_ERR_OPERATION_DENIED, f"read only access prevents {api}",
+                      api_error_domain(wire.api_key(spec)))
 
 
 def _driver(client: Client) -> Any:
@@ -163,7 +164,7 @@ def _has(driver: Any, name: str) -> bool:
 
 def _method(driver: Any, spec: wire.ProcSpec, argv: list[Any]) -> tuple[Callable[..., Any], list[Any]]:
     """The driver method for *spec*, falling back between the plain and ``_flags`` variants."""
-    name = shapes.METHOD_NAMES.get(spec.name, spec.name.lower())
+    name = shapes.METHOD_NAMES.get(spec.name, spec.method)
     if _has(driver, name):
         return getattr(driver, name), argv
     if _has(driver, name + "_flags"):
@@ -171,7 +172,8 @@ def _method(driver: Any, spec: wire.ProcSpec, argv: list[Any]) -> tuple[Callable
     if name.endswith("_flags") and _has(driver, name[:-6]) and argv and argv[-1] == 0:
         return getattr(driver, name[:-6]), argv[:-1]
     # what libvirt's API layer says when the driver table has no entry
-    raise make_error(c.VIR_ERR_NO_SUPPORT, libvirt_api_name(spec.name), api_error_domain(spec.name))
+    key = wire.api_key(spec)
+    raise make_error(c.VIR_ERR_NO_SUPPORT, libvirt_api_name(key), api_error_domain(key))
 
 
 def call_generic(driver: Any, spec: wire.ProcSpec, args: dict[str, Any]) -> Any:

@@ -15,8 +15,9 @@ from .. import constants as c
 from ..drivers.base import (DomainRef, InterfaceRef, NetworkRef, NodeDeviceRef, SnapshotRef,
                             StoragePoolRef, StorageVolRef)
 from ..errors import LibvirtError
-from ..rpc import (MESSAGE, OK, REMOTE_PROGRAM, Header, Procedure, error_packet, pack_packet, params_from_wire,
-                   params_to_wire, procedure as _rpc_procedure, procedure_by_name, procedures, reply_packet)
+from ..rpc import (LXC_PROGRAM, MESSAGE, OK, QEMU_PROGRAM, REMOTE_PROGRAM, Header, Procedure, error_packet,
+                   pack_packet, params_from_wire, params_to_wire, procedures, reply_packet)
+from ..rpc import procedure as _rpc_procedure
 from ..rpc import _table as T
 from . import codec
 
@@ -48,14 +49,20 @@ def is_write(spec: Procedure, args: dict[str, Any] | None = None) -> bool:
     return spec.is_write(raw)
 
 
-def procedure(number: int) -> Procedure | None:
-    """REMOTE procedure *number* when it is a call the client may make, else None."""
-    spec = _rpc_procedure(REMOTE_PROGRAM, number)
+def procedure(number: int, prog: int = REMOTE_PROGRAM) -> Procedure | None:
+    """Procedure *number* of *prog* when it is a call the client may make, else None."""
+    spec = _rpc_procedure(prog, number)
     return spec if spec is not None and spec.kind == "call" else None
 
 
 def is_remote_program(prog: int, vers: int) -> bool:
-    return prog == REMOTE_PROGRAM and vers == REMOTE_VERSION
+    """The programs pyvirtd serves, like libvirtd: REMOTE, QEMU and LXC."""
+    return prog in (REMOTE_PROGRAM, QEMU_PROGRAM, LXC_PROGRAM) and vers == REMOTE_VERSION
+
+
+def api_key(spec: Procedure) -> str:
+    """The procedure's name as libvirt's API sees it (QEMU calls are virDomainQemu*)."""
+    return spec.name if spec.program == "REMOTE" else spec.method.upper()
 
 
 def _struct_fields(type_name: str | None) -> list[tuple[str, Any]]:

@@ -173,8 +173,13 @@ def test_unsupported_calls_carry_libvirts_error_domain(pyvirtd: Daemon, libvirtd
         conn = libvirt.open(uri)
         out = []
         try:
+            import libvirt_lxc
+            import libvirt_qemu
+            dom = conn.lookupByName("test")
             for call in (lambda: conn.listAllNWFilters(), lambda: conn.nwfilterLookupByName("x"),
-                         lambda: conn.lookupByName("test").attachDeviceFlags("<disk/>", 2)):
+                         lambda: dom.attachDeviceFlags("<disk/>", 2),
+                         lambda: libvirt_qemu.qemuMonitorCommand(dom, "info", 0),   # QEMU program
+                         lambda: libvirt_lxc.lxcOpenNamespace(dom, 0)):             # LXC program
                 try:
                     call()
                     out.append((0, 0, "ok"))
