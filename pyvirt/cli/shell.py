@@ -252,6 +252,8 @@ class Ctl:
         except self.lv.libvirtError as exc:
             self.save_error(exc)
             self.conn = None
+        if self.conn is not None:
+            self._keepalive()
         if self.conn is None:
             self.error("Failed to reconnect to the hypervisor" if self.disconnected
                        else "failed to connect to the hypervisor")
@@ -263,6 +265,29 @@ class Ctl:
             self.error("Reconnected to the hypervisor")
         self.disconnected = False
         return True
+
+    def _keepalive(self) -> None:
+        """virshConnect: set up keepalive; a refusal only matters if -k/-K asked for it."""
+        forced = self.keepalive_interval >= 0 or self.keepalive_count >= 0
+        interval = self.keepalive_interval if self.keepalive_interval >= 0 else 5
+        count = self.keepalive_count if self.keepalive_count >= 0 else 6
+        if interval <= 0:
+            return
+        try:
+            ok = self.conn.setKeepAlive(interval, count) == 0
+        except self.lv.libvirtError as exc:
+            ok = False
+            if forced:
+                self.save_error(exc)
+        if ok:
+            return
+        if forced:
+            self.error("Cannot setup keepalive on connection as requested, disconnecting")
+            with contextlib.suppress(Exception):
+                self.conn.close()
+            self.conn = None
+        else:
+            self.reset_error()
 
     def connection(self) -> Any:
         """virshConnectionHandler: a usable connection, or None after reporting why."""

@@ -102,11 +102,20 @@ def xpath_print(ctl: Ctl, xml: str, xpath: str | None, wrap: bool) -> bool:
         for n in res:
             if isinstance(n, etree._Element):
                 root.append(_copy(n))
+            elif getattr(n, "is_attribute", False):
+                root.set(n.attrname, str(n))
+            elif len(root):
+                root[-1].tail = (root[-1].tail or "") + str(n)
+            else:
+                root.text = (root.text or "") + str(n)
         ctl.print(_ser(root) + "\n")
         return True
     for n in res:
         if isinstance(n, etree._Element):
             ctl.print(_ser(_copy(n)) + "\n")
+        elif getattr(n, "is_attribute", False):
+            value = str(n).replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
+            ctl.print(f' {n.attrname}="{value}"\n')
         else:
             ctl.print(str(n) + "\n")
     return True

@@ -400,3 +400,19 @@ ENV_CASES: list[tuple[str, list[str], dict[str, str]]] = [
 ]
 add("timing", "-t", "-c", DEF, "uri; hostname")
 add("timing-quiet", "-t", "-q", "-c", DEF, "uri")
+
+# --- XPath selections, keepalive, more host commands ---------------------------------------
+for xp in ["//disk", "//devices/*[1]", "count(//disk)", "//@type", "//nosuch",
+           "/domain/name/text()", "//target/@dev", "//os"]:
+    t(f"xpath-{xp}", f"dumpxml test --xpath '{xp}'")
+    t(f"xpath-wrap-{xp}", f"dumpxml test --wrap --xpath '{xp}'")
+t("xpath-net", "net-dumpxml default --xpath //@address")
+t("xpath-pool", "pool-dumpxml default-pool --xpath //capacity --wrap")
+add("keepalive-k", "-k", "5", "-c", DEF, "uri")
+add("keepalive-K", "-K", "2", "-c", DEF, "uri")
+add("keepalive-k0", "-k", "0", "-c", DEF, "uri")
+add("keepalive-long", "--keepalive-interval=0", "-c", DEF, "uri")
+t("cpu-baseline", "cpu-baseline cpu-host.xml")
+t("cpu-baseline-features", "cpu-baseline --features cpu-host.xml")
+t("cpu-baseline-missing", "cpu-baseline /nonexistent.xml")
+t("pool-capabilities", "pool-capabilities")
