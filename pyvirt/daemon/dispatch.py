@@ -1,6 +1,6 @@
-"""Call dispatch: REMOTE procedures -> driver methods, derived from the procedure table.
+"""Call dispatch: REMOTE (and QEMU, LXC) procedures -> driver methods, from the procedure table.
 
-Every REMOTE procedure is served generically: decode the args struct, turn
+Every procedure is served generically: decode the args struct, turn
 handles into the driver's Ref tuples, call ``driver.<proc name in snake_case>``
 with the fields in order, and build the ret struct from the result. Only what
 must be special is special (opening, auth, features, events, close, list
@@ -16,9 +16,9 @@ from .. import constants as c
 from .. import drivers as _drivers
 from ..drivers.base import NodeDeviceRef
 from ..errors import LibvirtError, make_error
+from ..rpc import CALL, CALL_WITH_FDS, CONTINUE, LEGACY_PAYLOAD_MAX, OK, STREAM, Header, pack_packet
 from ..uri import parse_uri
 from . import events, shapes, wire
-from ..rpc import CALL, CALL_WITH_FDS, CONTINUE, LEGACY_PAYLOAD_MAX, OK, STREAM, Header, pack_packet
 from .client import Client
 from .config import AUTH_NONE, AUTH_POLKIT
 
