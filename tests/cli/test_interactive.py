@@ -33,24 +33,30 @@ def _env() -> dict[str, str]:
 
 
 @pytest.mark.skipif(VIRSH is None, reason="virsh not installed")
-@pytest.mark.parametrize("script", [
-    "list\nuri\n",
-    "list --all\nsuspend test\nlist\nquit\nuri\n",
-    "dominfo nosuch\n\nhostname\n",
-    "echo 'a b' c; uri\n",
-    "connect --readonly\nuri\n",
+@pytest.mark.parametrize("opts,script", [
+    ([], "list\nuri\n"),
+    ([], "list --all\nsuspend test\nlist\nquit\nuri\n"),
+    ([], "dominfo nosuch\n\nhostname\n"),
+    ([], "echo 'a b' c; uri\n"),
+    ([], "connect --readonly\nuri\n"),
+    ([], "cd /\npwd\ncd /nonexistent-dir\nexit\n"),
+    (["-r"], "uri\ndestroy test\n"),
+    (["-q"], "list\nuri\n"),
+    ([], "foo\nlist --bogus\necho \"unterminated\n"),
 ])
-def test_piped_input_matches_virsh(script: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_piped_input_matches_virsh(opts: list[str], script: str,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
     assert VIRSH is not None
-    want = subprocess.run([VIRSH, "-c", "test:///default"], input=script, text=True,
+    want = subprocess.run([VIRSH, *opts, "-c", "test:///default"], input=script, text=True,
                           capture_output=True, cwd=DATA, env=dict(os.environ, LC_ALL="C"),
                           timeout=60, check=False)
     for k, v in _env().items():
         monkeypatch.setenv(k, v)
     if "PYVIRSH_BACKEND" not in _env():
         monkeypatch.delenv("PYVIRSH_BACKEND", raising=False)
+    monkeypatch.chdir(DATA)  # restores the working directory that "cd" changes
     out, err = io.StringIO(), io.StringIO()
-    rc = main(["virsh", "-c", "test:///default"], stdin=io.StringIO(script), stdout=out,
+    rc = main(["virsh", *opts, "-c", "test:///default"], stdin=io.StringIO(script), stdout=out,
               stderr=err)
     assert (out.getvalue(), err.getvalue(), rc) == (want.stdout, want.stderr, want.returncode)
 
