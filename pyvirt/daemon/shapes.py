@@ -144,14 +144,30 @@ def _block_info(drv: Any, a: dict[str, Any]) -> dict[str, Any]:
     return {"allocation": allocation, "capacity": capacity, "physical": physical}
 
 
+def _drain(data: Any) -> bytes:
+    """Driver stream results: bytes, or a stream object (``recv()`` until b"", then ``finish()``)."""
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return bytes(data)
+    chunks = []
+    while True:
+        chunk = data.recv(262144)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    finish = getattr(data, "finish", None)
+    if finish is not None:
+        finish()
+    return b"".join(chunks)
+
+
 def _screenshot(drv: Any, a: dict[str, Any]) -> StreamOut:
     mime, data = drv.domain_screenshot(_dom(a), a["screen"], a["flags"])
-    return StreamOut({"mime": mime}, bytes(data))
+    return StreamOut({"mime": mime}, _drain(data))
 
 
 def _vol_download(drv: Any, a: dict[str, Any]) -> StreamOut:
     vol = wire.to_driver("remote_nonnull_storage_vol", a["vol"])
-    return StreamOut(None, bytes(drv.storage_vol_download(vol, a["offset"], a["length"], a["flags"])))
+    return StreamOut(None, _drain(drv.storage_vol_download(vol, a["offset"], a["length"], a["flags"])))
 
 
 def _block_io_tune(drv: Any, a: dict[str, Any]) -> dict[str, Any]:

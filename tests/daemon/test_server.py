@@ -45,6 +45,19 @@ class SlowDriver(Driver):
     def connect_get_hostname(self) -> str:
         return "fast"
 
+    def storage_vol_download(self, vol: Any, offset: int, length: int, flags: int = 0) -> Any:
+        class FakeStream:
+            def __init__(self, data: bytes) -> None:
+                self.data, self.finished = data, False
+
+            def recv(self, n: int) -> bytes:
+                out, self.data = self.data[:n], self.data[n:]
+                return out
+
+            def finish(self) -> None:
+                self.finished = True
+        return FakeStream(bytes(range(256)) * 2500)  # 640000 bytes: several stream packets
+
     def connect_close(self) -> None:
         SlowDriver.closed.set()
 
@@ -303,3 +316,29 @@ def test_tls_identity_is_the_client_dn(tmp_path: Path) -> None:
     finally:
         srv.loop.call_soon_threadsafe(srv.stop)
         t.join(20)
+
+
+def test_download_stream_protocol(server: Server) -> None:
+    cl = RawClient(_sock(server))
+    _open(cl)
+    serial = _send(cl, 209, "remote_storage_vol_download_args",
+                   {"vol": ("pool", "vol", "key"), "offset": 0, "length": 0, "flags": 0})
+    hdr, body = cl.recv()
+    assert hdr == (REMOTE, 1, 209, 1, serial, 0) and body == b""  # the REPLY opens the stream
+    data = b""
+    sizes = []
+    while True:
+        hdr, body = cl.recv()
+        assert hdr == (REMOTE, 1, 209, 3, serial, 2)  # STREAM / CONTINUE
+        if not body:
+            break  # empty CONTINUE: end of the data
+        sizes.append(len(body))
+        data += body
+    assert data == bytes(range(256)) * 2500
+    assert max(sizes) <= 262120  # VIR_NET_MESSAGE_LEGACY_PAYLOAD_MAX
+    cl.send_raw(pack_frame(REMOTE, 1, 209, 3, serial, 0))  # finish
+    hdr, body = cl.recv()
+    assert hdr == (REMOTE, 1, 209, 3, serial, 0) and body == b""  # confirmed
+    hdr, _ = cl.call(59)
+    assert hdr[5] == 0
+    cl.close()
