@@ -14,8 +14,8 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from ..identity import Identity
-from ..rpc import (CALL, CALL_WITH_FDS, CONTINUE, KEEPALIVE_PING, KEEPALIVE_PONG, KEEPALIVE_PROGRAM, MESSAGE,
-                   OK, STREAM, Header, ProtocolError, pack_packet, parse_header, parse_length)
+from ..rpc import (CALL, CALL_WITH_FDS, CONTINUE, ERROR, KEEPALIVE_PING, KEEPALIVE_PONG, KEEPALIVE_PROGRAM, MESSAGE,
+                   OK, STREAM, Header, ProtocolError, encode_error, pack_packet, parse_header, parse_length)
 from .listeners import Service
 
 if TYPE_CHECKING:
@@ -44,7 +44,9 @@ class Client:
         self.driver: Any = None  # the hypervisor connection after CONNECT_OPEN
         self.callbacks: dict[int, tuple[str, int, int]] = {}  # client cb id -> (family, event, driver sub id)
         self.legacy_callbacks: dict[tuple[str, int], int] = {}  # (family, event) -> driver sub id
-        self.streams: dict[int, int] = {}  # serial -> proc of streams the daemon has open
+        # serial -> (proc, sink) of open streams; sink is the driver's upload stream (None: download)
+        self.streams: dict[int, tuple[int, Any]] = {}
+        self._stream_tail: dict[int, "asyncio.Future[Any]"] = {}
         self.keepalive_wanted = False
         self.close_callback = False
         self._requests = asyncio.Semaphore(max(1, server.config.max_client_requests))
@@ -111,7 +113,7 @@ class Client:
                 self.send(pack_packet(KEEPALIVE_PROGRAM, 1, KEEPALIVE_PONG, MESSAGE, 0, OK))
             return False  # a PONG (or anything else) just proves the peer is alive
         if hdr.type == STREAM:
-            self._stream_packet(hdr)
+            self._stream_packet(hdr, payload)
             return False
         if hdr.type not in (CALL, CALL_WITH_FDS):
             return False  # stray replies and messages: dropped like libvirtd does
@@ -120,14 +122,49 @@ class Client:
         self.server.submit(self, hdr, payload)
         return True
 
-    def _stream_packet(self, hdr: Header) -> None:
-        """The client finishing (OK) or aborting (ERROR) a stream: confirm with an empty STREAM/OK."""
+    def _stream_packet(self, hdr: Header, payload: bytes) -> None:
+        """Stream data, finish (OK) or abort (ERROR) from the client, for a stream the daemon opened."""
         with self.lock:
-            proc = self.streams.get(hdr.serial)
-            if proc is None or proc != hdr.proc or hdr.status == CONTINUE:
-                return  # data for a read stream, or for a stream already closed: ignored
-            del self.streams[hdr.serial]
-        self.send(pack_packet(hdr.prog, hdr.vers, hdr.proc, STREAM, hdr.serial, OK))
+            entry = self.streams.get(hdr.serial)
+        if entry is None or entry[0] != hdr.proc:
+            return  # a stream already closed, or never opened: dropped like libvirtd does
+        sink = entry[1]
+        if hdr.status == CONTINUE:
+            if sink is not None and payload:
+                self._stream_step(hdr.serial, sink.send, payload)
+            return
+        with self.lock:
+            self.streams.pop(hdr.serial, None)
+        confirm = pack_packet(hdr.prog, hdr.vers, hdr.proc, STREAM, hdr.serial, OK)
+        if sink is None:
+            self.send(confirm)
+            return
+        end = sink.finish if hdr.status == OK else getattr(sink, "abort", sink.finish)
+
+        def done(fut: "asyncio.Future[Any]") -> None:
+            exc = fut.exception()
+            if exc is None or hdr.status != OK:
+                self.send(confirm)
+            else:  # libvirtd answers a failed finish with STREAM / ERROR
+                self.send(pack_packet(hdr.prog, hdr.vers, hdr.proc, STREAM, hdr.serial, ERROR, encode_error(exc)))
+        self._stream_step(hdr.serial, end).add_done_callback(done)
+        self._stream_tail.pop(hdr.serial, None)
+
+    def _stream_step(self, serial: int, fn: Any, *args: Any) -> "asyncio.Future[Any]":
+        """Run *fn* on the worker pool after the previous step of the same stream (data stays in order)."""
+        prev = self._stream_tail.get(serial)
+        loop = self.server.loop
+
+        async def step() -> Any:
+            if prev is not None:
+                try:
+                    await prev
+                except Exception:
+                    pass
+            return await loop.run_in_executor(self.server.executor, fn, *args)
+        fut = asyncio.ensure_future(step())
+        self._stream_tail[serial] = fut
+        return fut
 
     def request_done(self) -> None:
         """Called on the loop when a worker finished a call of this client."""

@@ -100,6 +100,10 @@ def dispatch_call(client: Client, hdr: Header, payload: bytes) -> bytes | None:
             raise
         if isinstance(ret, shapes.StreamOut):
             return _stream_out(client, hdr, spec, ret)
+        if isinstance(ret, shapes.StreamIn):
+            with client.lock:
+                client.streams[hdr.serial] = (hdr.proc, ret.sink)
+            return wire.reply_ok(hdr, spec, ret.ret)
         return wire.reply_ok(hdr, spec, ret)
     except LibvirtError as err:
         return _error_reply(hdr, err)
@@ -112,7 +116,7 @@ def dispatch_call(client: Client, hdr: Header, payload: bytes) -> bytes | None:
 def _stream_out(client: Client, hdr: Header, spec: wire.ProcSpec, out: shapes.StreamOut) -> bytes:
     """The reply, the data as STREAM/CONTINUE packets and the empty one that means EOF."""
     with client.lock:
-        client.streams[hdr.serial] = hdr.proc
+        client.streams[hdr.serial] = (hdr.proc, None)
     frames = [wire.reply_ok(hdr, spec, out.ret)]
     for i in range(0, len(out.data), LEGACY_PAYLOAD_MAX):
         frames.append(pack_packet(hdr.prog, hdr.vers, hdr.proc, STREAM, hdr.serial, CONTINUE,

@@ -13,7 +13,15 @@ from .. import constants as c
 from ..errors import make_error
 from . import wire
 
-__all__ = ["ADAPTERS", "StreamOut", "METHOD_NAMES"]
+__all__ = ["ADAPTERS", "StreamOut", "StreamIn", "METHOD_NAMES"]
+
+
+class StreamIn:
+    """A reply opening a write stream: data from the client goes to ``sink.send()``, then ``finish()``."""
+
+    def __init__(self, ret: Any, sink: Any) -> None:
+        self.ret = ret
+        self.sink = sink
 
 
 class StreamOut:
@@ -170,6 +178,11 @@ def _vol_download(drv: Any, a: dict[str, Any]) -> StreamOut:
     return StreamOut(None, _drain(drv.storage_vol_download(vol, a["offset"], a["length"], a["flags"])))
 
 
+def _vol_upload(drv: Any, a: dict[str, Any]) -> StreamIn:
+    vol = wire.to_driver("remote_nonnull_storage_vol", a["vol"])
+    return StreamIn(None, drv.storage_vol_upload(vol, a["offset"], a["length"], a["flags"]))
+
+
 def _block_io_tune(drv: Any, a: dict[str, Any]) -> dict[str, Any]:
     disk = a["disk"]
     if disk is None and a["nparams"] == 0:
@@ -201,6 +214,7 @@ ADAPTERS: dict[str, Callable[[Any, dict[str, Any]], Any]] = {
     "DOMAIN_GET_BLOCK_IO_TUNE": _block_io_tune,
     "DOMAIN_SCREENSHOT": _screenshot,
     "STORAGE_VOL_DOWNLOAD": _vol_download,
+    "STORAGE_VOL_UPLOAD": _vol_upload,
 }
 
 # Procedures whose driver method is not the snake_case of the procedure name

@@ -45,6 +45,26 @@ class SlowDriver(Driver):
     def connect_get_hostname(self) -> str:
         return "fast"
 
+    uploads: list[Any] = []
+
+    def storage_vol_upload(self, vol: Any, offset: int, length: int, flags: int = 0) -> Any:
+        class Sink:
+            def __init__(self) -> None:
+                self.data, self.finished = b"", False
+
+            def send(self, chunk: bytes) -> int:
+                self.data += chunk
+                return len(chunk)
+
+            def finish(self) -> None:
+                if vol.name == "bad":
+                    from pyvirt.errors import make_error
+                    raise make_error(c.VIR_ERR_OPERATION_FAILED, "disk full")
+                self.finished = True
+        sink = Sink()
+        SlowDriver.uploads.append(sink)
+        return sink
+
     def storage_vol_download(self, vol: Any, offset: int, length: int, flags: int = 0) -> Any:
         class FakeStream:
             def __init__(self, data: bytes) -> None:
@@ -341,4 +361,29 @@ def test_download_stream_protocol(server: Server) -> None:
     assert hdr == (REMOTE, 1, 209, 3, serial, 0) and body == b""  # confirmed
     hdr, _ = cl.call(59)
     assert hdr[5] == 0
+    cl.close()
+
+
+@pytest.mark.parametrize("name", ["good", "bad"])
+def test_upload_stream_protocol(server: Server, name: str) -> None:
+    SlowDriver.uploads.clear()
+    cl = RawClient(_sock(server))
+    _open(cl)
+    serial = _send(cl, 208, "remote_storage_vol_upload_args",
+                   {"vol": ("pool", name, "key"), "offset": 0, "length": 0, "flags": 0})
+    hdr, body = cl.recv()
+    assert hdr == (REMOTE, 1, 208, 1, serial, 0)
+    payload = bytes(range(256)) * 1000
+    for i in range(0, len(payload), 100000):
+        cl.send_raw(pack_frame(REMOTE, 1, 208, 3, serial, 2, payload[i:i + 100000]))
+    cl.send_raw(pack_frame(REMOTE, 1, 208, 3, serial, 0))  # finish
+    hdr, body = cl.recv()
+    sink = SlowDriver.uploads[0]
+    assert sink.data == payload  # every chunk, in order
+    if name == "good":
+        assert hdr == (REMOTE, 1, 208, 3, serial, 0) and body == b"" and sink.finished
+    else:
+        assert hdr == (REMOTE, 1, 208, 3, serial, 1)
+        assert _error(body)["message"] == "operation failed: disk full"
+    assert cl.call(59)[0][5] == 0
     cl.close()
