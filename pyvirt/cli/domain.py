@@ -202,34 +202,6 @@ _simple("suspend", "suspend", "suspended")
 _simple("resume", "resume", "resumed")
 
 
-@command("undefine")
-def cmd_undefine(ctl: Ctl, cmd: Cmd) -> bool:
-    lv = ctl.lv
-    b = cmd.bool
-    flags = 0
-    if b("wipe-storage") and not (ctl.opt_string_quiet(cmd, "storage") or
-                                  b("remove-all-storage")):
-        raise ctl.fail("'--wipe-storage' requires '--storage <string>' or "
-                       "'--remove-all-storage'")
-    for opt, flag in [("managed-save", "MANAGED_SAVE"),
-                      ("snapshots-metadata", "SNAPSHOTS_METADATA"),
-                      ("checkpoints-metadata", "CHECKPOINTS_METADATA"),
-                      ("nvram", "NVRAM"), ("keep-nvram", "KEEP_NVRAM"), ("tpm", "TPM"),
-                      ("keep-tpm", "KEEP_TPM")]:
-        if b(opt):
-            flags |= getattr(lv, f"VIR_DOMAIN_UNDEFINE_{flag}")
-    dom, name = opt_domain(ctl, cmd)
-    if ctl.opt_string_quiet(cmd, "storage") and b("remove-all-storage"):
-        raise ctl.fail("Specified both --storage and --remove-all-storage")
-    try:
-        dom.undefineFlags(flags)
-    except lv.libvirtError as exc:
-        ctl.save_error(exc)
-        raise ctl.fail(f"Failed to undefine domain '{name}'") from exc
-    ctl.print_extra(f"Domain '{name}' has been undefined\n")
-    return True
-
-
 @command("autostart")
 def cmd_autostart(ctl: Ctl, cmd: Cmd) -> bool:
     dom, name = opt_domain(ctl, cmd)

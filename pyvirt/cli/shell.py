@@ -19,9 +19,12 @@ LLONG_MAX = 2**63 - 1
 
 def load_backend() -> ModuleType:
     """The libvirt-python-compatible module: pyvirt's, or Debian's with PYVIRSH_BACKEND=libvirt."""
-    if os.environ.get("PYVIRSH_BACKEND") == "libvirt":
-        return importlib.import_module("libvirt")
-    return importlib.import_module("pyvirt.libvirt")
+    name = "libvirt" if os.environ.get("PYVIRSH_BACKEND") == "libvirt" else "pyvirt.libvirt"
+    lv = importlib.import_module(name)
+    if hasattr(lv, "registerErrorHandler"):
+        # errors are reported by the shell itself, not printed by the library
+        lv.registerErrorHandler(lambda ctx, err: None, None)
+    return lv
 
 
 _NUM = re.compile(r"^\s*([+-]?)(\d+)$")

@@ -416,3 +416,16 @@ t("cpu-baseline", "cpu-baseline cpu-host.xml")
 t("cpu-baseline-features", "cpu-baseline --features cpu-host.xml")
 t("cpu-baseline-missing", "cpu-baseline /nonexistent.xml")
 t("pool-capabilities", "pool-capabilities")
+
+# --- undefine variants --------------------------------------------------------------------------
+for line in ["destroy test; snapshot-create-as test s1; undefine test",
+             "destroy test; snapshot-create-as test s1; undefine test --snapshots-metadata; "
+             "list --all",
+             "undefine test --managed-save; list --all",
+             "undefine test --nvram", "undefine test --keep-nvram", "undefine test --tpm",
+             "undefine test --wipe-storage", "undefine test --storage vda",
+             "undefine test --remove-all-storage --storage vda",
+             "undefine test --checkpoints-metadata; list --all",
+             "undefine test --delete-snapshots", "undefine test --delete-storage-volume-snapshots",
+             "destroy test; undefine test --remove-all-storage; list --all"]:
+    t(f"undef-{line[:60].replace(' ', '_')}", line)
