@@ -212,11 +212,18 @@ class Client:
     def release_driver(self) -> None:
         """Deregister events and close the hypervisor connection (worker thread)."""
         with self.lock:
+            sinks = [sink for (_proc, sink) in self.streams.values() if sink is not None]
+            self.streams.clear()
             driver, self.driver = self.driver, None
             subs = [sub for (_f, _e, sub) in self.callbacks.values()] + list(self.legacy_callbacks.values())
             fams = [f for (f, _e, _s) in self.callbacks.values()] + [f for (f, _e) in self.legacy_callbacks]
             self.callbacks.clear()
             self.legacy_callbacks.clear()
+        for sink in sinks:  # uploads the client never finished are aborted, as libvirtd does
+            try:
+                getattr(sink, "abort", lambda: None)()
+            except Exception:
+                pass
         if driver is None:
             return
         for family, sub in zip(fams, subs):
