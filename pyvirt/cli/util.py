@@ -103,7 +103,7 @@ def xpath_print(ctl: Ctl, xml: str, xpath: str | None, wrap: bool) -> bool:
             if isinstance(n, etree._Element):
                 root.append(_copy(n))
             elif getattr(n, "is_attribute", False):
-                root.set(n.attrname, str(n))
+                root.set(getattr(n, "attrname"), str(n))
             elif len(root):
                 root[-1].tail = (root[-1].tail or "") + str(n)
             else:
@@ -115,7 +115,7 @@ def xpath_print(ctl: Ctl, xml: str, xpath: str | None, wrap: bool) -> bool:
             ctl.print(_ser(_copy(n)) + "\n")
         elif getattr(n, "is_attribute", False):
             value = str(n).replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
-            ctl.print(f' {n.attrname}="{value}"\n')
+            ctl.print(f' {getattr(n, "attrname")}="{value}"\n')
         else:
             ctl.print(str(n) + "\n")
     return True
