@@ -67,3 +67,21 @@ def test_tls_untrusted_client_certificate(tmp_path: Path) -> None:
         assert ok.returncode == 0, ok.stderr  # the daemon survived the failed handshake
     finally:
         d.stop()
+
+
+def test_tls_no_verify_certificate_accepts_clients_without_one(tmp_path: Path) -> None:
+    pki = _pki(tmp_path)
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    shutil.copy(pki / "cacert.pem", bare / "cacert.pem")  # trusts the server, has no client cert
+    strict = _tls_daemon(tmp_path / "strict", pki)
+    try:
+        assert virsh(f"test+tls://127.0.0.1:{strict.tls_port}/default?pkipath={bare}", "list").returncode == 1
+    finally:
+        strict.stop()
+    lax = _tls_daemon(tmp_path / "lax", pki, tls_no_verify_certificate=True)
+    try:
+        r = virsh(f"test+tls://127.0.0.1:{lax.tls_port}/default?pkipath={bare}", "list")
+        assert r.returncode == 0, r.stderr
+    finally:
+        lax.stop()
