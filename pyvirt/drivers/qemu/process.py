@@ -339,7 +339,9 @@ class QemuVM:
     def _qmp_event(self, name: str, data: dict[str, Any], _when: float) -> None:
         ev: tuple[int, int] | None = None
         with self._lock:
-            if self._starting and name in ("STOP", "RESUME"):
+            if self._exited.is_set() or self._stopping is not None:
+                pass  # being destroyed (QEMU reports SIGTERM as a SHUTDOWN) or already gone
+            elif self._starting and name in ("STOP", "RESUME"):
                 pass
             elif name == "STOP":
                 if self.state == c.VIR_DOMAIN_RUNNING:
