@@ -8,9 +8,11 @@ from .options import COMMANDS, ParseError, StringTokens, lookup_command, parse
 from .shell import Ctl
 
 
-def _history_path() -> str:
+def _history_path(progname: str) -> str:
+    """$XDG_CACHE_HOME/<program>/history, like virsh's (but not virsh's own file, whose
+    readline format differs from prompt_toolkit's)."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "virsh", "history")
+    return os.path.join(base, progname if progname != "virsh" else "pyvirsh", "history")
 
 
 def _object_names(ctl: Ctl, kind: str) -> list[str]:
@@ -110,7 +112,7 @@ def _interact_tty(ctl: Ctl) -> None:
             for cand in complete_line(ctl, text):
                 yield Completion(cand, start_position=-len(cur))
 
-    path = _history_path()
+    path = _history_path(ctl.progname)
     history: Any
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)

@@ -138,4 +138,4 @@ def test_terminal_session(tmp_path: Path) -> None:
             proc.kill()
             proc.wait()
         os.close(master)
-    assert (tmp_path / "virsh" / "history").read_text().count("uri") >= 1
+    assert (tmp_path / "pyvirsh" / "history").read_text().count("uri") >= 1
