@@ -109,11 +109,12 @@ class Terminal:
 
 
 def test_terminal_session(tmp_path: Path) -> None:
-    launcher = tmp_path / "pyvirsh"
+    (tmp_path / "bin").mkdir()
+    launcher = tmp_path / "bin" / "pyvirsh"
     launcher.write_text(f"import sys\nsys.path.insert(0, {str(ROOT)!r})\n"
                         "from pyvirt.cli.main import entry\nentry()\n")
     env = _env()
-    env.update(TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1", XDG_CACHE_HOME=str(tmp_path),
+    env.update(TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1", XDG_CACHE_HOME=str(tmp_path / "cache"),
                COLUMNS="120", LINES="40")
     master, slave = pty.openpty()
     proc = subprocess.Popen([sys.executable, str(launcher), "-c", "test:///default"],
@@ -138,4 +139,4 @@ def test_terminal_session(tmp_path: Path) -> None:
             proc.kill()
             proc.wait()
         os.close(master)
-    assert (tmp_path / "pyvirsh" / "history").read_text().count("uri") >= 1
+    assert (tmp_path / "cache" / "pyvirsh" / "history").read_text().count("uri") >= 1
