@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from typing import Any
 
 import pyvirt
 from pyvirt import constants as c
@@ -27,9 +28,14 @@ def main(root: str) -> None:
 <devices><interface type='bridge'><mac address='52:54:00:12:34:56'/><source bridge='br0'/>
 <model type='virtio'/></interface><memballoon model='none'/></devices></domain>"""
     dom = conn.create_xml(xml, c.VIR_DOMAIN_START_PAUSED)
-    result = {"live": dom.xml_desc(), "ports": links("master", "br0")}
+    result: dict[str, Any] = {"live": dom.xml_desc(), "ports": links("master", "br0")}
     shown = subprocess.run(["ip", "-j", "link", "show", "dev", "vnet0"], capture_output=True, text=True)
     result["tap_mac"] = json.loads(shown.stdout)[0]["address"]
+    result["stats"] = list(dom.interface_stats("vnet0"))
+    try:
+        dom.interface_stats("nosuch0")
+    except pyvirt.LibvirtError as exc:
+        result["bad_stats"] = str(exc)
     dom.destroy()
     result["after"] = links()
     try:

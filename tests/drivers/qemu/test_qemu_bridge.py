@@ -24,6 +24,8 @@ def test_tap_on_bridge(qemu_bin: str, tmp_path: Path) -> None:
     assert got["ports"] == ["vnet0"]
     assert "<target dev='vnet0'/>" in got["live"]
     assert got["tap_mac"] == "fe:54:00:12:34:56"
+    assert len(got["stats"]) == 8 and all(v >= 0 for v in got["stats"])
+    assert "'nosuch0' is not a known interface" in got["bad_stats"]
     assert "vnet0" not in got["after"]
     assert "nosuchbr" in got["missing_bridge"]
     assert "vnet0" not in got["after_error"] and "vnet1" not in got["after_error"]

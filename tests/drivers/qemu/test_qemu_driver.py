@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
@@ -56,6 +57,11 @@ def test_embed_lifecycle_and_reattach(guest: Any, tmp_path: Path) -> None:
         live = dom.xml_desc()
         assert f"<domain type='qemu' id='{dom.id()}'>" in live and "<alias name='balloon0'/>" in live
         wait_until(lambda: console.exists() and guest.ready_line in console.read_text(errors="replace"))
+        vinfo, vmaps = dom.vcpus()
+        assert len(vinfo) == 1 and vinfo[0][0] == 0 and vinfo[0][1] == c.VIR_VCPU_RUNNING
+        assert vinfo[0][2] > 0 and len(vmaps[0]) == os.cpu_count()
+        mem = dom.memory_stats()
+        assert mem["actual"] == 128 * 1024 and mem["rss"] > 0
         reboots: list[str] = []
         conn.domain_event_register_any(None, c.VIR_DOMAIN_EVENT_ID_REBOOT,
                                        lambda _c, d, _o: reboots.append(d.name()), None)
