@@ -204,16 +204,13 @@ class QemuVM:
         self.monitor.set_event_handler(self._qmp_event)
 
     def _set_actions(self) -> None:
-        """Tell QEMU what guest power-off and reboot do, per <on_poweroff>/<on_reboot>."""
-        actions: dict[str, str] = {}
-        poweroff = self.live.on_poweroff or "destroy"
-        actions["shutdown"] = "pause" if poweroff == "preserve" else "poweroff"
-        reboot = self.live.on_reboot or "restart"
-        if reboot == "destroy":
+        """Tell QEMU what guest power-off and reboot do, per <on_poweroff>/<on_reboot>.
+
+        (validate.py admits only on_poweroff=destroy and on_reboot=restart|destroy, as libvirt.)
+        """
+        actions = {"shutdown": "poweroff"}
+        if (self.live.on_reboot or "restart") == "destroy":
             actions["reboot"] = "shutdown"
-        elif reboot == "preserve":
-            actions["reboot"] = "shutdown"
-            actions["shutdown"] = "pause"
         self.monitor.execute("set-action", actions)  # type: ignore[union-attr]
 
     def _fill_pty_paths(self) -> None:
@@ -357,7 +354,7 @@ class QemuVM:
                 detail = (c.VIR_DOMAIN_EVENT_SHUTDOWN_FINISHED if guest is None else
                           c.VIR_DOMAIN_EVENT_SHUTDOWN_GUEST if guest else c.VIR_DOMAIN_EVENT_SHUTDOWN_HOST)
                 ev = (c.VIR_DOMAIN_EVENT_SHUTDOWN, detail)
-                if (self.live.on_poweroff or "destroy") == "preserve" or self._fake_reboot:
+                if self._fake_reboot:
                     self.state, self.reason = c.VIR_DOMAIN_PAUSED, c.VIR_DOMAIN_PAUSED_SHUTTING_DOWN
                 if self._fake_reboot:
                     self._fake_reboot = False
