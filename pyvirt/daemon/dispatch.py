@@ -196,10 +196,10 @@ def call_generic(driver: Any, spec: wire.ProcSpec, args: dict[str, Any]) -> Any:
             need_results = value
             continue
         if fname in ("maxnames", "maxids", "maxdomains"):
+            # passed on (the C API takes it, so drivers do), and enforced on the result
             limit = value
             if value < 0:
                 raise make_error(c.VIR_ERR_RPC, None, c.VIR_FROM_RPC, message=f"{fname} must be positive")
-            continue
         if fname == "nparams" and wire.has_typed_params(spec, "ret"):
             nparams = value
             continue

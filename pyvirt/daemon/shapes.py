@@ -117,25 +117,22 @@ def _memory_stats(drv: Any, a: dict[str, Any]) -> dict[str, Any]:
 
 
 def _cpu_stats(drv: Any, a: dict[str, Any]) -> dict[str, Any]:
-    ncpus = a["ncpus"]
-    start = a["start_cpu"]
-    if a["nparams"] == 0 and ncpus == 0:
-        # the client asks how many CPUs exist (libvirt's "ncpus=0" probe)
-        cpus = drv.node_get_cpu_map(0)[0] if start != -1 else 1
-        per = drv.domain_get_cpu_stats(_dom(a), start, 1, a["flags"])
-        return {"params": [], "nparams": len(per[0]) if per and start == -1 else (cpus if start != -1 else 0)}
-    recs = drv.domain_get_cpu_stats(_dom(a), start, max(ncpus, 1), a["flags"])
-    nparams = max((len(r) for r in recs), default=0)
-    if a["nparams"] == 0:
-        return {"params": [], "nparams": nparams}
+    """virDomainGetCPUStats: counts when nparams is 0, else each CPU's set parameters back to back."""
+    dom, start, ncpus, nparams, flags = _dom(a), a["start_cpu"], a["ncpus"], a["nparams"], a["flags"]
+    if nparams > 16 or ncpus > 128:  # REMOTE_NODE_CPU_STATS_MAX, REMOTE_DOMAIN_GET_CPU_STATS_NCPUS_MAX
+        raise make_error(c.VIR_ERR_INTERNAL_ERROR, "nparams too large" if nparams > 16 else "ncpus too large",
+                         c.VIR_FROM_RPC)
+    if nparams == 0 and ncpus == 0 and start != -1:
+        return {"params": [], "nparams": len(drv.domain_get_cpu_stats(dom, 0, 128, flags))}  # how many CPUs
+    recs = drv.domain_get_cpu_stats(dom, start, max(ncpus, 1), flags)
+    per = min(len(r) for r in recs) if recs else 0
+    if nparams == 0:
+        return {"params": [], "nparams": per}
+    per = min(per, nparams)
     flat: list[Any] = []
-    for rec in recs:
-        tp = wire.to_typed_params(rec)[:a["nparams"]]
-        # libvirt leaves unset slots empty; the client skips params with an empty field
-        while len(tp) < a["nparams"]:
-            tp.append(("", (c.VIR_TYPED_PARAM_INT, 0)))
-        flat.extend(tp)
-    return {"params": flat, "nparams": a["nparams"]}
+    for rec in recs:  # unset slots are not sent; the client spreads the rest back out
+        flat.extend(wire.to_typed_params(rec)[:per])
+    return {"params": flat, "nparams": per}
 
 
 def _interface_addresses(drv: Any, a: dict[str, Any]) -> dict[str, Any]:
