@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -34,10 +35,10 @@ def test_system_layout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert cert_dn(client) == "C=GB,ST=London,L=London,O=pyvirt,CN=client"
     assert "client DN:          C=GB,ST=London,L=London,O=pyvirt,CN=client" in capsys.readouterr().out
     # the chain verifies with an independent implementation
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl (Debian openssl) is not installed")
     out = subprocess.run(["openssl", "verify", "-CAfile", lay.cacert, lay.servercert, lay.clientcert],
                          capture_output=True, text=True)
-    if out.returncode == 127:
-        pytest.skip("openssl missing")
     assert out.returncode == 0, out.stderr
 
 
