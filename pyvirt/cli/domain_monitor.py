@@ -327,3 +327,64 @@ def cmd_dommemstat(ctl: Ctl, cmd: Cmd) -> bool:
              "hugetlb_pgfail"]
     ctl.print("".join(f"{k} {v}\n" for k, v in stats.items() if k in order))
     return True
+
+
+CONTROL_STATES = ["ok", "background job", "occupied", "error"]
+CONTROL_ERRORS = ["", "unknown", "monitor failure", "internal (locking) error"]
+IO_ERRORS = ["no error", "unspecified error", "no space"]
+
+
+@command("domcontrol")
+def cmd_domcontrol(ctl: Ctl, cmd: Cmd) -> bool:
+    lv = ctl.lv
+    dom, _ = opt_domain(ctl, cmd)
+    state, details, state_time = dom.controlInfo(0)
+
+    def label(table: list[str], i: int) -> str:
+        return table[i] if 0 <= i < len(table) and table[i] else "unknown"
+
+    if state not in (lv.VIR_DOMAIN_CONTROL_OK, lv.VIR_DOMAIN_CONTROL_ERROR):
+        ctl.print(f"{label(CONTROL_STATES, state)} ({state_time / 1000.0:0.3f}s)\n")
+    elif state == lv.VIR_DOMAIN_CONTROL_ERROR and details > 0:
+        ctl.print(f"{label(CONTROL_STATES, state)}: {label(CONTROL_ERRORS, details)}\n")
+    else:
+        ctl.print(f"{label(CONTROL_STATES, state)}\n")
+    return True
+
+
+@command("domblkerror")
+def cmd_domblkerror(ctl: Ctl, cmd: Cmd) -> bool:
+    dom, _ = opt_domain(ctl, cmd)
+    errors = dom.diskErrors(0)
+    if not errors:
+        ctl.print("No errors found\n")
+        return True
+    ctl.print("".join(f"{disk}: {IO_ERRORS[e] if 0 <= e < len(IO_ERRORS) else 'unknown'}\n"
+                      for disk, e in errors.items()))
+    return True
+
+
+@command("domif-getlink")
+def cmd_domif_getlink(ctl: Ctl, cmd: Cmd) -> bool:
+    import re
+
+    iface = ctl.opt_string(cmd, "interface")
+    assert iface is not None
+    flags = ctl.lv.VIR_DOMAIN_XML_INACTIVE if cmd.bool("config") else 0
+    dom, _ = opt_domain(ctl, cmd)
+    doc = _xml(ctl, dom, flags)
+    mac = ""
+    if re.match(r"^[0-9a-fA-F]{1,2}(:[0-9a-fA-F]{1,2}){5}$", iface):
+        mac = ":".join(f"{int(p, 16):02x}" for p in iface.split(":"))
+    found = [i for i in doc.findall("./devices/interface")
+             if (i.find("mac") is not None and i.find("mac").get("address") == mac) or
+             (i.find("target") is not None and i.find("target").get("dev") == iface)]
+    if not found:
+        raise ctl.fail(f"Interface (mac: {mac}) not found." if mac
+                       else f"Interface (dev: {iface}) not found.")
+    if len(found) > 1:
+        raise ctl.fail("multiple matching interfaces found")
+    link = found[0].find("link")
+    state = link.get("state") if link is not None and link.get("state") else "up"
+    ctl.print(f"{iface} {state}")
+    return True

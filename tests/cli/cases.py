@@ -429,3 +429,11 @@ for line in ["destroy test; snapshot-create-as test s1; undefine test",
              "undefine test --delete-snapshots", "undefine test --delete-storage-volume-snapshots",
              "destroy test; undefine test --remove-all-storage; list --all"]:
     t(f"undef-{line[:60].replace(' ', '_')}", line)
+
+# --- control state, disk errors, link state ---------------------------------------------------
+for line in ["domcontrol test", "domblkerror test", "domif-getlink test testnet0",
+             "domif-getlink test aa:bb:cc:dd:ee:ff", "domif-getlink test AA:BB:CC:DD:EE:FF",
+             "domif-getlink test nosuch", "domif-getlink test 00:11:22:33:44:55",
+             "domif-getlink test testnet0 --config", "domif-getlink test testnet0 --persistent",
+             "domcontrol nosuch"]:
+    t(f"mon-{line.replace(' ', '_')}", line)
