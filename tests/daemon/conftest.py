@@ -120,7 +120,11 @@ def start_pyvirtd(tmp: Path, listen: bool = False, args: tuple[str, ...] = (), w
                 raise RuntimeError(f"pyvirtd exited: {log.read_text()}")
             return (sock_dir / "libvirt-sock-ro").exists() and _nonempty(pidfile) and (
                 tcp_port is None or _port_open(tcp_port)) and (tls_port is None or _port_open(tls_port))
-        wait_for(up, "pyvirtd to start")
+        try:
+            wait_for(up, "pyvirtd to start")
+        except BaseException:
+            d.stop()
+            raise
     return d
 
 
@@ -195,7 +199,11 @@ def start_libvirtd(tmp: Path) -> Daemon:
         if proc.poll() is not None:
             raise RuntimeError(f"libvirtd exited: {log.read_text()}")
         return (sock_dir / "libvirt-sock").exists()
-    wait_for(up, "libvirtd to start")
+    try:
+        wait_for(up, "libvirtd to start")
+    except BaseException:
+        d.stop()
+        raise
     return d
 
 

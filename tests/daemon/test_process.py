@@ -38,14 +38,17 @@ def test_bad_config_is_reported(tmp_path: Path) -> None:
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_signal_cleans_up_and_leaves_guests(tmp_path: Path, sig: signal.Signals) -> None:
     d = start_pyvirtd(tmp_path / "d", listen=True)
-    assert int(d.pidfile.read_text()) == d.proc.pid
-    rw, ro = Path(d.rw), Path(d.ro)
-    assert stat.S_IMODE(rw.stat().st_mode) == 0o700 and stat.S_IMODE(ro.stat().st_mode) == 0o777
-    assert stat.S_ISSOCK(rw.stat().st_mode)
-    virsh(d.uri(), "start", "test")  # fails: already running; the client is connected and gone
-    d.proc.send_signal(sig)
-    assert d.proc.wait(20) == 0
-    assert not rw.exists() and not ro.exists() and not d.pidfile.exists()
+    try:
+        assert int(d.pidfile.read_text()) == d.proc.pid
+        rw, ro = Path(d.rw), Path(d.ro)
+        assert stat.S_IMODE(rw.stat().st_mode) == 0o700 and stat.S_IMODE(ro.stat().st_mode) == 0o777
+        assert stat.S_ISSOCK(rw.stat().st_mode)
+        virsh(d.uri(), "start", "test")  # fails: already running; the client is connected and gone
+        d.proc.send_signal(sig)
+        assert d.proc.wait(20) == 0
+        assert not rw.exists() and not ro.exists() and not d.pidfile.exists()
+    finally:
+        d.stop()
 
 
 def test_sighup_does_not_stop_the_daemon(tmp_path: Path) -> None:
@@ -86,9 +89,12 @@ def test_stale_socket_is_replaced(tmp_path: Path) -> None:
 
 def test_idle_timeout(tmp_path: Path) -> None:
     d = start_pyvirtd(tmp_path / "d", args=("-t", "1"))
-    assert virsh(d.uri(), "domstate", "test").returncode == 0
-    assert d.proc.wait(30) == 0  # exits by itself once no client is left
-    assert not Path(d.rw).exists()
+    try:
+        assert virsh(d.uri(), "domstate", "test").returncode == 0
+        assert d.proc.wait(30) == 0  # exits by itself once no client is left
+        assert not Path(d.rw).exists()
+    finally:
+        d.stop()
 
 
 def test_daemon_mode(tmp_path: Path) -> None:
