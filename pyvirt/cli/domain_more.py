@@ -235,3 +235,62 @@ def cmd_save_image_define(ctl: Ctl, cmd: Cmd) -> bool:
         ctl.conn.saveImageDefineXML(path, xml, flags)
     ctl.print_extra(f"State file {path} updated.\n")
     return True
+
+
+_ADDR_SOURCES = ["lease", "agent", "arp"]
+
+
+@command("domifaddr")
+def cmd_domifaddr(ctl: Ctl, cmd: Cmd) -> bool:
+    lv = ctl.lv
+    full = cmd.bool("full")
+    only = ctl.opt_string(cmd, "interface")
+    src = ctl.opt_string(cmd, "source")
+    source = 0
+    if src is not None:
+        if src not in _ADDR_SOURCES:
+            raise ctl.fail(f"Unknown data source '{src}'")
+        source = _ADDR_SOURCES.index(src)
+    dom, _ = opt_domain(ctl, cmd)
+    try:
+        ifaces = dom.interfaceAddresses(source, 0)
+    except lv.libvirtError as exc:
+        ctl.save_error(exc)
+        raise ctl.fail("Failed to query for interfaces addresses") from exc
+    ctl.print_extra(f" {'Name':<10} {'MAC address':<20} {'Protocol':<8}     Address\n"
+                    + "-" * 79 + "\n")
+    out = []
+    for name, data in ifaces.items():
+        if only and only != name:
+            continue
+        hwaddr = data.get("hwaddr")
+        addrs = data.get("addrs") or []
+        if not addrs:
+            out.append(f" {name:<10} {hwaddr or 'N/A':<17}    {'N/A':<12} N/A\n")
+            continue
+        for j, a in enumerate(addrs):
+            kind = {lv.VIR_IP_ADDR_TYPE_IPV4: "ipv4", lv.VIR_IP_ADDR_TYPE_IPV6: "ipv6"}.get(
+                a.get("type"), "")
+            text = f"{kind:<12} {a.get('addr')}/{a.get('prefix')}"
+            if full or not j:
+                out.append(f" {name:<10} {hwaddr or '':<17}    {text}\n")
+            else:
+                out.append(f" {'-':<10} {'-':<17}    {text}\n")
+    ctl.print("".join(out))
+    return True
+
+
+@command("domfsinfo")
+def cmd_domfsinfo(ctl: Ctl, cmd: Cmd) -> bool:
+    dom, _ = opt_domain(ctl, cmd)
+    try:
+        info = dom.fsInfo(0)
+    except ctl.lv.libvirtError as exc:
+        ctl.save_error(exc)
+        raise ctl.fail("Unable to get filesystem information") from exc
+    if not info:
+        ctl.print_extra("No filesystems are mounted in the domain")
+        return True
+    rows = [[mnt, name, fstype, ",".join(targets)] for mnt, name, fstype, targets in info]
+    print_table(ctl, ["Mountpoint", "Name", "Type", "Target"], rows)
+    return True

@@ -437,3 +437,8 @@ for line in ["domcontrol test", "domblkerror test", "domif-getlink test testnet0
              "domif-getlink test testnet0 --config", "domif-getlink test testnet0 --persistent",
              "domcontrol nosuch"]:
     t(f"mon-{line.replace(' ', '_')}", line)
+for line in ["domifaddr test", "domifaddr test --full", "domifaddr test testnet0",
+             "domifaddr test nosuch", "domifaddr test --source arp",
+             "domifaddr test --source frob", "domifaddr test --source agent", "domfsinfo test",
+             "destroy test; domfsinfo test", "destroy test; domifaddr test"]:
+    t(f"mon2-{line.replace(' ', '_')}", line)
