@@ -38,6 +38,9 @@ __all__ = ["Client", "Endpoint", "Stream", "client_error"]
 
 log = logging.getLogger("pyvirt.rpc")
 
+#: Stream data buffered for a slow reader before the connection stops reading the socket.
+STREAM_HIGH_WATER = 8 * 1024 * 1024
+
 
 def client_error(code: int, detail: str, domain: int = c.VIR_FROM_RPC) -> LibvirtError:
     return make_error(code, detail, domain)
@@ -171,6 +174,9 @@ class Stream:
         self._finish: _Pending | None = None
         self.closed = False
         self.holes: list[int] = []
+        self._queued = 0  # bytes received and not yet read
+        self._paused = False
+        self._flow_lock = threading.Lock()
 
     # called on the loop thread
     def _incoming(self, hdr: Header, payload: bytes) -> None:
@@ -194,7 +200,16 @@ class Stream:
             self._chunks.put(err)
             return
         if hdr.status == CONTINUE:
-            self._chunks.put(payload)
+            if self.closed:
+                return  # data after our finish/abort: nobody will read it
+            with self._flow_lock:
+                self._queued += len(payload)
+                self._chunks.put(payload)
+                pause = self._queued > STREAM_HIGH_WATER and not self._paused
+                if pause:
+                    self._paused = True  # a slow reader: stop reading the socket until it catches up
+            if pause:
+                self.client._set_reading(self)
             return
         # status OK: end of data from the server, or the confirmation of our finish/abort
         if self._finish is not None:
@@ -237,6 +252,13 @@ class Stream:
         if isinstance(item, LibvirtError):
             self._eof = True
             raise item
+        with self._flow_lock:
+            self._queued -= len(item)
+            resume = self._paused and self._queued < STREAM_HIGH_WATER // 4
+            if resume:
+                self._paused = False
+        if resume:
+            self.client._set_reading(self)
         out, self._leftover = item[:nbytes], item[nbytes:]
         return out
 
@@ -261,6 +283,10 @@ class Stream:
         if self.closed:
             return
         self.closed = True
+        with self._flow_lock:
+            was_paused, self._paused = self._paused, False
+        if was_paused:  # whatever is still buffered will not be read: let replies through again
+            self.client._set_reading(self)
         pend = _Pending()
         self._finish = pend
         try:
@@ -385,6 +411,23 @@ class Client:
             self._fail(make_error(c.VIR_ERR_RPC, None, c.VIR_FROM_RPC,
                                   message=f"got unexpected RPC call prog {hdr.prog} vers {hdr.vers} "
                                           f"proc {hdr.proc} type {hdr.type}"))
+
+    def _set_reading(self, stream: Stream) -> None:
+        """Make the socket's reading state follow *stream*'s paused flag (read when applied)."""
+        def apply() -> None:
+            tr = self._transport
+            if tr is not None and not tr.is_closing():
+                if stream._paused:
+                    tr.pause_reading()
+                else:
+                    tr.resume_reading()
+        if threading.current_thread() is self._thread:
+            apply()
+        else:
+            try:
+                self.loop.call_soon_threadsafe(apply)
+            except RuntimeError:
+                pass
 
     def _write(self, data: bytes) -> None:
         tr = self._transport

@@ -3,6 +3,7 @@ broken peers. Waits are bounded; nothing here may hang."""
 
 from __future__ import annotations
 
+import select
 import socket
 import struct
 import threading
@@ -32,13 +33,13 @@ class Peer:
 
     def _run(self) -> None:
         reader = rpc.PacketReader()
-        self.sock.settimeout(0.2)
         while not self.stop:
             try:
+                ready, _, _ = select.select([self.sock], [], [], 0.2)
+                if not ready:
+                    continue
                 data = self.sock.recv(65536)
-            except socket.timeout:
-                continue
-            except OSError:
+            except (OSError, ValueError):
                 return
             if not data:
                 return
@@ -333,6 +334,47 @@ def test_garbage_from_the_peer_never_hangs_a_call(garbage: bytes, framed: bool) 
             client.call(LOOKUP, ("x",), 20)
         except LibvirtError as exc:
             assert exc.code != c.VIR_ERR_OPERATION_TIMEOUT
+    finally:
+        client.close()
+        peer.close()
+
+
+def test_slow_stream_reader_pauses_the_socket(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pyvirt.rpc import client as client_mod
+
+    monkeypatch.setattr(client_mod, "STREAM_HIGH_WATER", 300000)
+    data = bytes(range(256)) * 16384  # 4 MiB in 17 chunks
+    sent = threading.Event()
+
+    def handler(peer: Peer, hdr: rpc.Header, payload: bytes) -> None:
+        if hdr.type == rpc.CALL and hdr.proc == DOWNLOAD.number:
+            peer.send(rpc.reply_packet(hdr))
+            for off in range(0, len(data), rpc.LEGACY_PAYLOAD_MAX):
+                peer.send(rpc.pack_packet(hdr.prog, 1, hdr.proc, rpc.STREAM, hdr.serial, rpc.CONTINUE,
+                                          data[off:off + rpc.LEGACY_PAYLOAD_MAX]))
+            peer.send(rpc.pack_packet(hdr.prog, 1, hdr.proc, rpc.STREAM, hdr.serial, rpc.OK))
+            sent.set()
+        elif hdr.type == rpc.STREAM and hdr.status == rpc.OK:
+            peer.send(rpc.pack_packet(hdr.prog, 1, hdr.proc, rpc.STREAM, hdr.serial, rpc.OK))
+        elif hdr.type == rpc.CALL:
+            answer_type(peer, hdr, payload)
+
+    peer, client = make(handler)
+    peer.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)
+    try:
+        stream, _ = client.open_stream(DOWNLOAD, (VOL, 0, 0, 0), 10)
+        first = stream.recv(1000)
+        # the client stopped reading: the peer cannot have written all 4 MiB into the socket
+        assert not sent.wait(0.5)
+        rest = stream.recv_all()
+        assert first + rest == data
+        assert sent.wait(10)
+        stream.finish(10)
+        # abandoning a paused stream must not block the connection
+        stream2, _ = client.open_stream(DOWNLOAD, (VOL, 0, 0, 0), 10)
+        stream2.recv(10)
+        stream2.finish(10)
+        assert client.call(GET_TYPE, None, 10).type == "FAKE"
     finally:
         client.close()
         peer.close()
