@@ -164,13 +164,18 @@ def _unsupported(camel: str) -> Callable[..., Any]:
     return method
 
 
+def _c_name(cls_name: str, camel: str) -> str:
+    """libvirt's C name for a libvirt-python method: ``virConnect.setKeepAlive`` -> ``virConnectSetKeepAlive``."""
+    return cls_name + camel[0].upper() + camel[1:]
+
+
 def _fill(cls: type, name: str) -> type:
     """Give *cls* every libvirt-python method of *name*, aliasing the snake_case ones."""
     for camel in _METHODS[name]:
         if camel in vars(cls):
             continue
         target = getattr(cls, snake_name(camel), None)
-        setattr(cls, camel, target if callable(target) else _unsupported(camel))
+        setattr(cls, camel, target if callable(target) else _unsupported(_c_name(name, camel)))
     return cls
 
 

@@ -47,15 +47,19 @@ def _opener_for(scheme: str) -> Opener | None:
     return _OPENERS.get(scheme)
 
 
-def open_driver(uri_text: str, read_only: bool = False, auth: object = None) -> Driver:
-    """Open the driver that serves *uri_text*, or raise libvirt's 'no connection driver'."""
+def open_driver(uri_text: str, read_only: bool = False, auth: object = None,
+                local_only: bool = False) -> Driver:
+    """Open the driver that serves *uri_text*, or raise libvirt's 'no connection driver'.
+
+    *local_only* refuses the remote driver (a daemon must never connect to itself).
+    """
     uri = parse_uri(uri_text)
     if uri.is_remote:
-        opener = _opener_for("remote")
+        opener = None if local_only else _opener_for("remote")
     else:
         opener = _opener_for(uri.driver)
     driver = opener(uri, read_only, auth) if opener is not None else None
-    if driver is None and not uri.is_remote:
+    if driver is None and not uri.is_remote and not local_only:
         # A local URI no local driver takes may still be served by a daemon's socket.
         remote = _opener_for("remote")
         driver = remote(uri, read_only, auth) if remote is not None else None

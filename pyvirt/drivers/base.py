@@ -85,8 +85,14 @@ def _error_domain(method: str) -> int:
 
 def api_name(method: str) -> str:
     """libvirt's C name for a driver method: ``domain_get_xml_desc`` -> ``virDomainGetXMLDesc``."""
-    return "vir" + "".join(p.upper() if p in ("xml", "uuid", "id", "cpu", "mac") else p.title()
-                           for p in method.split("_"))
+    return "vir" + "".join(_ACRONYMS.get(p, p.title()) for p in method.split("_"))
+
+
+_ACRONYMS = {
+    "xml": "XML", "uuid": "UUID", "id": "ID", "cpu": "CPU", "mac": "MAC", "nwfilter": "NWFilter",
+    "pm": "PM", "dhcp": "DHCP", "iothread": "IOThread", "fs": "FS", "nmi": "NMI", "os": "OS",
+    "sev": "SEV", "scsi": "SCSI", "wwn": "WWN", "vcpu": "Vcpu", "io": "IO",
+}
 
 
 class Driver:
@@ -105,7 +111,7 @@ class Driver:
         api = api_name(name)
 
         def unsupported(*_args: Any, **_kwargs: Any) -> Any:
-            raise make_error(c.VIR_ERR_NO_SUPPORT, api)
+            raise make_error(c.VIR_ERR_NO_SUPPORT, api, _error_domain(name))
 
         return unsupported
 
@@ -130,7 +136,7 @@ class Driver:
     # Plain calls that libvirt defines as their *Flags variant with flags=0. Drivers that
     # implement only the Flags variant get the plain one for free.
     def domain_define_xml(self, xml: str) -> DomainRef:
-        return self.domain_define_xml_flags(xml, 0)  # type: ignore[no-any-return]
+        return self.domain_define_xml_flags(xml, 0)
 
     def domain_create(self, dom: DomainRef) -> Any:
         return self.domain_create_with_flags(dom, 0)
@@ -172,10 +178,10 @@ class Driver:
         self.domain_set_scheduler_parameters_flags(dom, params, 0)
 
     def network_define_xml(self, xml: str) -> NetworkRef:
-        return self.network_define_xml_flags(xml, 0)  # type: ignore[no-any-return]
+        return self.network_define_xml_flags(xml, 0)
 
     def network_create_xml(self, xml: str) -> NetworkRef:
-        return self.network_create_xml_flags(xml, 0)  # type: ignore[no-any-return]
+        return self.network_create_xml_flags(xml, 0)
 
     def connect_close(self) -> None:
         """Release this connection's resources (event callbacks, shared state references)."""
