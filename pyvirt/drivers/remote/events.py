@@ -59,8 +59,37 @@ def _message_events() -> dict[int, tuple[str, int]]:
 MESSAGE_EVENTS = _message_events()
 
 
+def _legacy_events() -> dict[int, int]:
+    """Old-style domain event messages (no callbackID; servers without REMOTE_EVENT_CALLBACK)."""
+    out: dict[int, int] = {}
+    for p in procedures("REMOTE"):
+        if p.kind != "message" or not p.args_type or not p.name.startswith("DOMAIN_EVENT_") \
+                or p.name.startswith("DOMAIN_EVENT_CALLBACK_"):
+            continue
+        cls: Any = p.args.cls
+        const = "VIR_DOMAIN_EVENT_ID_" + p.name[len("DOMAIN_EVENT_"):]
+        if cls is not None and cls._fields[0] == "dom" and hasattr(c, const):
+            out[p.number] = getattr(c, const)
+    return out
+
+
+LEGACY_EVENTS = _legacy_events()
+# Legacy PM messages carry no reason; libvirt's client reports 0.
+_LEGACY_ZERO_REASON = {c.VIR_DOMAIN_EVENT_ID_PMWAKEUP, c.VIR_DOMAIN_EVENT_ID_PMSUSPEND,
+                       c.VIR_DOMAIN_EVENT_ID_PMSUSPEND_DISK}
+
+
 def _graphics_address(addr: Any) -> dict[str, Any]:
     return {"family": addr.family, "node": addr.node, "service": addr.service}
+
+
+class _Wrapped(tuple):  # type: ignore[type-arg,unused-ignore]
+    _fields = ("callbackID", "msg")
+
+
+def _with_callback_id(msg: Any) -> Any:
+    """A legacy message shaped like a callback one (callbackID -1) for :func:`_event_args`."""
+    return _Wrapped((-1, msg))
 
 
 def _event_args(proc: Procedure, msg: Any) -> tuple[int, Any, list[Any]]:
@@ -95,6 +124,7 @@ class EventsMixin:
         self._ev_lock = threading.Lock()
         self._ev_local: dict[int, tuple[str, int]] = {}  # local id -> (family, server callbackID)
         self._ev_server: dict[tuple[str, int], int] = {}  # (family, server callbackID) -> event id
+        self._legacy_count: dict[int, int] = {}  # event id -> local callbacks (legacy registration)
         self.close_reason: int | None = None
         self._close_cb: Callable[[int], None] | None = None
         self.callback_events = True
@@ -102,8 +132,7 @@ class EventsMixin:
     def _register_any(self, family: str, obj: Any, event_id: int, callback: Any) -> int:
         reg, _ = _REGISTER[family]
         if family == "domain" and not self.callback_events:
-            raise make_error(c.VIR_ERR_NO_SUPPORT, "the server does not support event callbacks",
-                             c.VIR_FROM_REMOTE)
+            return self._register_legacy(obj, event_id, callback)
         server_id = self._call(procedure_by_name(reg), (event_id, obj)).callbackID
         local = self._bus.subscribe(family, event_id, (family, server_id), callback)
         with self._ev_lock:
@@ -111,9 +140,31 @@ class EventsMixin:
             self._ev_server[(family, server_id)] = event_id
         return local
 
+    def _register_legacy(self, dom: Any, event_id: int, callback: Any) -> int:
+        """One server registration per event id (CONNECT_DOMAIN_EVENT_REGISTER_ANY), filtered here."""
+        with self._ev_lock:
+            first = self._legacy_count.get(event_id, 0) == 0
+        if first:
+            self._call(procedure_by_name("CONNECT_DOMAIN_EVENT_REGISTER_ANY"), (event_id,))
+        local = self._bus.subscribe("domain", event_id, dom.uuid if dom is not None else None, callback)
+        with self._ev_lock:
+            self._legacy_count[event_id] = self._legacy_count.get(event_id, 0) + 1
+            self._ev_local[local] = ("domain", -1 - event_id)  # no server callbackID: mark the event id
+        return local
+
     def _deregister_any(self, family: str, callback_id: int) -> None:
         with self._ev_lock:
             entry = self._ev_local.get(callback_id)
+        if entry is not None and entry[0] == "domain" and entry[1] < 0:
+            event_id = -1 - entry[1]
+            with self._ev_lock:
+                self._ev_local.pop(callback_id, None)
+                self._legacy_count[event_id] -= 1
+                last = self._legacy_count[event_id] == 0
+            self._bus.unsubscribe(callback_id)
+            if last:
+                self._call(procedure_by_name("CONNECT_DOMAIN_EVENT_DEREGISTER_ANY"), (event_id,))
+            return
         if entry is None or entry[0] != family:
             raise make_error(c.VIR_ERR_INVALID_ARG, f"callback ID {callback_id} not registered", c.VIR_FROM_REMOTE)
         _, dereg = _REGISTER[family]
@@ -142,8 +193,20 @@ class EventsMixin:
                 return
             self._on_close(reason)
             return
-        target = MESSAGE_EVENTS.get(hdr.proc)
         proc = procedure(hdr.prog, hdr.proc)
+        legacy = LEGACY_EVENTS.get(hdr.proc)
+        if legacy is not None and proc is not None:
+            try:
+                msg = proc.decode_args(payload)
+            except Exception:
+                log.exception("undecodable event message %d", hdr.proc)
+                return
+            _cb, ref, args = _event_args(proc, _with_callback_id(msg))
+            if legacy in _LEGACY_ZERO_REASON and not args:
+                args = [0]
+            self._bus.emit("domain", legacy, ref.uuid, ref, *args)
+            return
+        target = MESSAGE_EVENTS.get(hdr.proc)
         if target is None or proc is None:
             log.debug("ignoring event message %d", hdr.proc)
             return

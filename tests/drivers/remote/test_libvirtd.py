@@ -390,3 +390,37 @@ def test_typed_parameter_setters(libvirtd: Any, setter: Callable[[Any], Any], ge
     finally:
         ours.close()
         theirs.close()
+
+
+def test_legacy_domain_events_when_callbacks_are_not_offered(libvirtd: Any) -> None:
+    """Servers answering REMOTE_EVENT_CALLBACK with 0 get 167/168 registrations and 107 messages."""
+    drv = RemoteDriver(pyvirt.uri.parse_uri(libvirtd.unix_uri))
+    drv.callback_events = False  # as if the daemon had said no
+    other = libvirt.open(libvirtd.unix_uri)
+    name, u = "pyvirt-legacy-events", str(uuid.uuid4())
+    got: list[tuple[str, int, int]] = []
+    filtered: list[str] = []
+    done = threading.Event()
+    try:
+        def cb(ref: Any, event: int, detail: int) -> None:
+            got.append((ref.name, event, detail))
+            if ref.name == name and event == c.VIR_DOMAIN_EVENT_UNDEFINED:
+                done.set()
+
+        a = drv.connect_domain_event_register_any(None, c.VIR_DOMAIN_EVENT_ID_LIFECYCLE, cb)
+        test_ref = drv.domain_lookup_by_name("test")
+        b = drv.connect_domain_event_register_any(test_ref, c.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                                  lambda ref, *args: filtered.append(ref.name))
+        d = other.defineXML(DOM_XML.format(name=name, uuid=u))
+        d.undefine()
+        assert done.wait(20), got
+        assert [(e, dt) for n, e, dt in got if n == name] == [
+            (c.VIR_DOMAIN_EVENT_DEFINED, c.VIR_DOMAIN_EVENT_DEFINED_ADDED),
+            (c.VIR_DOMAIN_EVENT_UNDEFINED, c.VIR_DOMAIN_EVENT_UNDEFINED_REMOVED)]
+        assert name not in filtered  # the per-domain callback only hears about 'test'
+        drv.connect_domain_event_deregister_any(a)
+        drv.connect_domain_event_deregister_any(b)
+        assert drv._legacy_count[c.VIR_DOMAIN_EVENT_ID_LIFECYCLE] == 0
+    finally:
+        drv.connect_close()
+        other.close()
