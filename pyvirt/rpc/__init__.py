@@ -45,9 +45,19 @@ Errors and typed parameters (:mod:`.values`)::
 Decoders raise only :class:`ProtocolError` (a LibvirtError, VIR_ERR_RPC / VIR_FROM_RPC)
 on bad input; encoders raise it for values that do not fit the type.
 
-Client side: :mod:`.client` (``Client``: a connection with a reader thread,
-calls matched by serial, keepalive, events, streams) and :mod:`.transport`
-(UNIX, TCP, TLS, SSH, ext).
+Client side (:mod:`.client`, :mod:`.transport`)::
+
+    ep = open_endpoint(parse_uri(uri), read_only, "test:///default")  # UNIX/TCP/TLS/SSH/ext
+    client = Client(ep, on_message=fn(hdr, payload), on_close=fn(reason))
+    client.call(procedure_by_name("DOMAIN_LOOKUP_BY_NAME"), ("test",), timeout=None) -> ret struct
+    client.start_keepalive(5, 5)            # PING when idle; dead peer -> every waiting call fails
+    stream, ret = client.open_stream(proc, args)  # stream.send/recv/recv_all/finish/abort
+    client.close()
+
+One asyncio thread per connection does all socket I/O (TLS included); callers
+block on their own threads, calls overlap and are matched by serial; event
+MESSAGEs run on a separate event thread. Stream readers that fall behind pause
+the socket instead of buffering without limit.
 """
 
 from __future__ import annotations

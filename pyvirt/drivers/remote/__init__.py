@@ -6,6 +6,14 @@ local driver takes (``qemu:///system`` -> the daemon's UNIX socket). Every
 driver method is derived from the procedure table in :mod:`pyvirt.rpc`
 (see :mod:`.generic`); :mod:`.special` shapes the few calls whose libvirt API
 differs from the wire; :mod:`.events` registers and delivers events.
+
+Opening follows libvirt's client: AUTH_LIST (NONE, POLKIT; SASL is refused with
+a clear error), SUPPORTS_FEATURE(PROGRAM_KEEPALIVE) then keepalive 5 s x 5,
+CONNECT_OPEN with the URI's local part, SUPPORTS_FEATURE(REMOTE_EVENT_CALLBACK,
+REMOTE_CLOSE_CALLBACK). Extra methods beyond the driver table: stream openers
+(``storage_vol_upload``/``storage_vol_download``/``domain_open_console``/
+``domain_screenshot`` return a :class:`pyvirt.rpc.client.Stream`),
+``connect_register_close_callback(fn(reason))``, ``connect_set_keep_alive``.
 """
 
 from __future__ import annotations
