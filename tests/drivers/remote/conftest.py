@@ -282,6 +282,18 @@ PidFile {base}/sshd.pid
         shutil.rmtree(base, ignore_errors=True)
 
 
+@pytest.fixture(autouse=True)
+def _immediate_event_delivery() -> Iterator[None]:
+    """Events run their callbacks at once here, whatever another test left behind (libvirt-python's
+    event loop emulation switches pyvirt to queued delivery process-wide)."""
+    from pyvirt import events
+
+    before = events.queued_delivery()
+    events.set_queued_delivery(False)
+    yield
+    events.set_queued_delivery(before)
+
+
 # --- pyvirtd --------------------------------------------------------------------------------
 
 @pytest.fixture(scope="session")
