@@ -168,8 +168,10 @@ class Stream:
         self.client = client
         self.proc = proc
         self.serial = serial
-        self._chunks: queue.SimpleQueue[bytes | LibvirtError | None] = queue.SimpleQueue()
+        # data, a hole length (int), an error, or None for the end
+        self._chunks: queue.SimpleQueue[bytes | int | LibvirtError | None] = queue.SimpleQueue()
         self._leftover = b""
+        self._hole_left = 0
         self._eof = False
         self._finish: _Pending | None = None
         self.closed = False
@@ -187,7 +189,8 @@ class Stream:
             except ProtocolError:
                 return
             self.holes.append(length)
-            self._chunks.put(b"\0" * min(length, 1 << 20) if length > 0 else b"")
+            if length > 0:
+                self._chunks.put(length)  # read back as zeros, a bounded piece at a time
             return
         if hdr.status == ERROR:
             try:
@@ -234,11 +237,23 @@ class Stream:
             self.client._send_stream(self.proc, self.serial, CONTINUE, chunk)
         return len(data)
 
+    def send_hole(self, length: int) -> None:
+        """Announce *length* bytes of zeros without sending them (sparse upload streams)."""
+        if self.closed:
+            raise _closed_error()
+        from .xdr import codec
+        self.client._send_stream(self.proc, self.serial, CONTINUE, codec("virNetStreamHole").encode((length, 0)),
+                                 STREAM_HOLE)
+
     def recv(self, nbytes: int = LEGACY_PAYLOAD_MAX, timeout: float | None = None) -> bytes:
         """Up to *nbytes* of data; b"" at the end of the stream. Raises the server's error."""
         if self._leftover:
             out, self._leftover = self._leftover[:nbytes], self._leftover[nbytes:]
             return out
+        if self._hole_left:
+            n = min(nbytes, self._hole_left)
+            self._hole_left -= n
+            return bytes(n)
         if self._eof:
             return b""
         try:
@@ -252,6 +267,9 @@ class Stream:
         if isinstance(item, LibvirtError):
             self._eof = True
             raise item
+        if isinstance(item, int):  # a hole of a sparse stream
+            self._hole_left = item
+            return self.recv(nbytes)
         with self._flow_lock:
             self._queued -= len(item)
             resume = self._paused and self._queued < STREAM_HIGH_WATER // 4
@@ -579,12 +597,12 @@ class Client:
         ret = proc.ret.decode(pend.payload) if proc.ret_type else None
         return stream, ret
 
-    def _send_stream(self, proc: Procedure, serial: int, status: int, data: bytes) -> None:
+    def _send_stream(self, proc: Procedure, serial: int, status: int, data: bytes, type_: int = STREAM) -> None:
         # Simple flow control: wait while the transport's buffer is above its high-water mark.
         while not self._can_write.wait(1.0):
             if self._closed_error is not None:
                 break
-        self._send(FRAME_PREFIX.pack(28 + len(data), proc.prog, proc.vers, proc.number, STREAM, serial, status)
+        self._send(FRAME_PREFIX.pack(28 + len(data), proc.prog, proc.vers, proc.number, type_, serial, status)
                    + data)
 
     def send_message(self, prog: int, vers: int, proc: int, payload: bytes = b"") -> None:

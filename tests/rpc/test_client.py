@@ -284,7 +284,7 @@ def test_upload_stream_and_server_error() -> None:
     def handler(peer: Peer, hdr: rpc.Header, payload: bytes) -> None:
         if hdr.type == rpc.CALL:
             peer.send(rpc.reply_packet(hdr))
-        elif hdr.status == rpc.CONTINUE:
+        elif hdr.type == rpc.STREAM and hdr.status == rpc.CONTINUE:
             received.extend(payload)
         elif hdr.status == rpc.OK:
             if len(received) > 1000:
@@ -298,8 +298,11 @@ def test_upload_stream_and_server_error() -> None:
         stream, _ = client.open_stream(UPLOAD, (VOL, 0, 0, 0), 10)
         blob = b"x" * 600000
         assert stream.send(blob) == len(blob)
+        stream.send_hole(4096)
         stream.finish(10)
         assert bytes(received) == blob
+        holes = [h for h in peer.seen if h.type == rpc.STREAM_HOLE]
+        assert len(holes) == 1 and holes[0].status == rpc.CONTINUE
         chunks = [h for h in peer.seen if h.type == rpc.STREAM and h.status == rpc.CONTINUE]
         assert len(chunks) == 3  # 262120-byte chunks like libvirt
         received.clear()
@@ -375,6 +378,33 @@ def test_slow_stream_reader_pauses_the_socket(monkeypatch: pytest.MonkeyPatch) -
         stream2.recv(10)
         stream2.finish(10)
         assert client.call(GET_TYPE, None, 10).type == "FAKE"
+    finally:
+        client.close()
+        peer.close()
+
+
+def test_sparse_stream_holes_read_as_zeros() -> None:
+    hole = rpc.codec("virNetStreamHole").encode((3 << 30, 0))  # a 3 GiB hole: never materialised at once
+
+    def handler(peer: Peer, hdr: rpc.Header, payload: bytes) -> None:
+        if hdr.type == rpc.CALL:
+            peer.send(rpc.reply_packet(hdr))
+            peer.send(rpc.pack_packet(hdr.prog, 1, hdr.proc, rpc.STREAM, hdr.serial, rpc.CONTINUE, b"head"))
+            peer.send(rpc.pack_packet(hdr.prog, 1, hdr.proc, rpc.STREAM_HOLE, hdr.serial, rpc.CONTINUE, hole))
+            peer.send(rpc.pack_packet(hdr.prog, 1, hdr.proc, rpc.STREAM, hdr.serial, rpc.CONTINUE, b"tail"))
+            peer.send(rpc.pack_packet(hdr.prog, 1, hdr.proc, rpc.STREAM, hdr.serial, rpc.OK))
+
+    peer, client = make(handler)
+    try:
+        stream, _ = client.open_stream(DOWNLOAD, (VOL, 0, 0, c.VIR_STORAGE_VOL_DOWNLOAD_SPARSE_STREAM), 10)
+        assert stream.recv(100) == b"head"
+        zeros = stream.recv(1 << 20)
+        assert zeros == bytes(1 << 20)
+        assert stream.holes == [3 << 30]
+        stream._hole_left = 5  # skip ahead (reading 3 GiB of zeros is not the point)
+        assert stream.recv(100) == bytes(5)
+        assert stream.recv(100) == b"tail"
+        assert stream.recv(100) == b""
     finally:
         client.close()
         peer.close()
