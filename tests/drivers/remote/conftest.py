@@ -195,7 +195,7 @@ log_outputs = "3:stderr"
 """)
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": f"{base}/home", "XDG_RUNTIME_DIR": f"{base}/run",
            "XDG_CONFIG_HOME": f"{base}/config", "XDG_CACHE_HOME": f"{base}/cache", "LC_ALL": "C"}
-    argv = [LIBVIRTD, "--listen", "-f", conf]
+    argv = [LIBVIRTD, "--listen", "-f", conf, "--timeout", "1800"]  # exits if a crashed run leaks it
     if os.geteuid() == 0:
         for root, dirs, files in os.walk(base):
             for n in dirs + files:
