@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,9 +17,11 @@ BLOCKS = [(page, i, block) for page in PAGES
 
 @pytest.mark.parametrize("page, index, code", BLOCKS,
                          ids=[f"{p.relative_to(ROOT)}#{i}" for p, i, _ in BLOCKS])
-def test_example_runs(page: Path, index: int, code: str, capsys: pytest.CaptureFixture[str]) -> None:
-    exec(compile(code, f"{page.name}#{index}", "exec"), {"__name__": "__doc_example__"})
-    out = capsys.readouterr().out
+def test_example_runs(page: Path, index: int, code: str) -> None:
+    # A fresh process per example, as a reader would run it: no state shared with other tests.
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 0, f"{page.name} example {index} failed:\n{proc.stderr}"
+    out = proc.stdout
     # Where the page shows a result in a trailing comment, the example must print it.
     for expected in re.findall(r"print\(.*\)\s+#\s*(\[.*\]|\d+ .+)$", code, re.M):
         shown = expected.split(":")[0].strip()
