@@ -91,6 +91,15 @@ class Connection:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def __del__(self) -> None:
+        # Like libvirt-python, a connection nobody references any more is closed, so that
+        # shared driver state (test:///default) does not outlive its last user.
+        try:
+            if not self._closed:
+                self.close()
+        except Exception:  # interpreter shutdown or a driver already gone
+            pass
+
     def close(self) -> int:
         """Close the connection; further calls fail. Returns 0 like libvirt."""
         if not self._closed:
