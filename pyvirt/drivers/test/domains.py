@@ -94,7 +94,7 @@ class DomainsMixin(TestBase):
         return names if maxnames < 0 else names[:maxnames]
 
     def connect_list_all_domains(self, flags: int = 0) -> list[DomainRef]:
-        flags_ok(flags, 0x3FFF, "virConnectListAllDomains")
+        flags_ok(flags, 0x3FFF, "testConnectListAllDomains")
         with self._lock:
             doms = list(self.st.domains.values())
             if not flags:

@@ -86,12 +86,12 @@ class NodeDevMixin(TestBase):
         with self._lock:
             return _format_dev(self._devobj(dev.name).def_)
 
-    def node_device_get_parent(self, dev: NodeDeviceRef) -> str:
+    def node_device_get_parent(self, dev: NodeDeviceRef) -> str | None:
+        """The parent's name, or None (libvirt's virNodeDeviceGetParent returns NULL without
+        raising when the driver reports "no parent for this device")."""
         with self._lock:
             parent = self._devobj(dev.name).def_.parent
-        if not parent:
-            raise err(c.VIR_ERR_INTERNAL_ERROR, "no parent for this device")
-        return parent
+        return parent or None
 
     def node_device_num_of_caps(self, dev: NodeDeviceRef) -> int:
         return len(self.node_device_list_caps(dev))

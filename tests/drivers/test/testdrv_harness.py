@@ -8,6 +8,9 @@ results of both runs must be equal.
 
 from __future__ import annotations
 
+import pickle
+import subprocess
+import sys
 import threading
 import time
 from typing import Any, Callable
@@ -421,7 +424,53 @@ def _call(fn: Callable[..., Any], target: Any, args: tuple[Any, ...]) -> Any:
 
 
 def run_real(uri: str, steps: list[tuple[Any, ...]]) -> list[Any]:
-    """Run *steps* on libvirt's own test driver."""
+    """Run *steps* on libvirt's own test driver, in a worker process with a fresh default state."""
+    return _ask_worker("run", uri, steps)
+
+
+def events_real(uri: str, steps: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Lifecycle events libvirt emits while running *steps* (in the worker process)."""
+    return _ask_worker("events", uri, steps)
+
+
+_worker: "subprocess.Popen[bytes] | None" = None
+_worker_lock = threading.Lock()
+
+
+def _ask_worker(kind: str, uri: str, steps: list[tuple[Any, ...]]) -> Any:
+    """libvirt keeps one test:///default state per process while any connection is open; other
+    tests in this process may hold one, so the oracle runs in a private child process."""
+    global _worker
+    with _worker_lock:
+        if _worker is None or _worker.poll() is not None:
+            _worker = subprocess.Popen([sys.executable, __file__, "--worker"], stdin=subprocess.PIPE,
+                                       stdout=subprocess.PIPE)
+        assert _worker.stdin is not None and _worker.stdout is not None
+        pickle.dump((kind, uri, steps), _worker.stdin)
+        _worker.stdin.flush()
+        status, value = pickle.load(_worker.stdout)
+    if status != "ok":
+        raise RuntimeError(f"libvirt oracle failed: {value}")
+    return value
+
+
+def _serve() -> None:
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # keep the pickle channel clean
+    while True:
+        try:
+            kind, uri, steps = pickle.load(stdin)
+        except EOFError:
+            return
+        try:
+            result = ("ok", _run_real_local(uri, steps) if kind == "run" else _events_real_local(uri, steps))
+        except Exception as exc:  # reported to the caller
+            result = ("error", repr(exc))
+        pickle.dump(result, stdout)
+        stdout.flush()
+
+
+def _run_real_local(uri: str, steps: list[tuple[Any, ...]]) -> list[Any]:
     conn = libvirt.open(uri)
     try:
         return [_call(OPS[step[0]][0], conn, step[1:]) for step in steps]
@@ -456,8 +505,7 @@ def _ensure_loop() -> None:
     _loop_started = True
 
 
-def events_real(uri: str, steps: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """Domain lifecycle, network and pool lifecycle events seen while running *steps* on libvirt."""
+def _events_real_local(uri: str, steps: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     _ensure_loop()
     seen: list[tuple[Any, ...]] = []
     conn = libvirt.open(uri)
@@ -510,3 +558,7 @@ def events_py(uri: str, steps: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     finally:
         drv.connect_close()
     return seen
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["--worker"]:
+    _serve()
