@@ -493,7 +493,7 @@ except ImportError:
 
 if _ConfPoolDef is not None:
     class StoragePoolDef(_ConfPoolDef):  # type: ignore[no-redef]
-        """The shared pool model; the driver keeps the sizes and passes them in for output."""
+        """The shared pool model (the driver keeps the sizes and passes them to to_xml)."""
 
         @classmethod
         def from_element(cls, root: Any) -> Any:
@@ -506,10 +506,6 @@ if _ConfPoolDef is not None:
         def copy(self) -> Any:
             return type(self)(copy.deepcopy(self.root))
 
-        def to_xml(self, inactive: bool = False, capacity: int = 0, allocation: int = 0,
-                   available: int = 0) -> str:
-            self.capacity, self.allocation, self.available = capacity, allocation, available
-            return super().to_xml(inactive)
 
 try:
     from ...conf.interface import InterfaceDef as _ConfIfaceDef
@@ -570,8 +566,8 @@ if _ConfVolDef is not None:
 
         @classmethod
         def parse(cls, xml: Any, pool: Any = None, pool_type: str | None = None,
-                  no_capacity: bool = False) -> Any:
-            base = _ConfVolDef.parse(xml, pool, pool_type, no_capacity)
+                  no_capacity: bool = False, opt_capacity: bool = False) -> Any:
+            base = _ConfVolDef.parse(xml, pool, pool_type, no_capacity, opt_capacity)
             return cls(base.root, base.pool_type, base.has_allocation)
 
         @classmethod
