@@ -7,7 +7,7 @@ import shutil
 import sys
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 
@@ -35,3 +35,13 @@ def qemu_bin() -> str:
 def guest(qemu_bin: str) -> Any:
     """The tiny guest (kernel, initrd, cmdline, ready_line), built once and cached."""
     return _guest_module().build_guest()
+
+
+@pytest.fixture(autouse=True)
+def direct_event_delivery() -> Iterator[None]:
+    """Deliver events at once: another test in this worker may have switched to queued delivery."""
+    from pyvirt.events import queued_delivery, set_queued_delivery
+    before = queued_delivery()
+    set_queued_delivery(False)
+    yield
+    set_queued_delivery(before)
