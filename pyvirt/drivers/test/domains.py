@@ -7,6 +7,7 @@ import struct
 from typing import Any
 
 from ... import constants as c
+from ...errors import make_error
 from ..base import DomainRef
 from .common import Event, TestBase, conf_err, err, flags_ok
 from .loader import generate_ifnames, start_domain
@@ -35,10 +36,10 @@ class DomainsMixin(TestBase):
         if not d.persistent:
             self.st.remove_domain(d)
 
-    def _parse_def(self, xml: str) -> DomainDef:
+    def _parse_def(self, xml: str, check_name: bool = False) -> DomainDef:
         d = DomainDef.parse(xml)
-        if "\n" in d.name:
-            raise err(c.VIR_ERR_XML_DETAIL, None, "XML error: name contains illegal character")
+        if check_name and "\n" in d.name:  # only defineXML checks (virXMLCheckIllegalChars)
+            raise make_error(c.VIR_ERR_XML_DETAIL, None, c.VIR_FROM_XML, message="invalid char in name: \n")
         generate_ifnames(d)
         return d
 
@@ -126,7 +127,7 @@ class DomainsMixin(TestBase):
     def domain_define_xml_flags(self, xml: str, flags: int = 0) -> DomainRef:
         self.check_writable()
         flags_ok(flags, c.VIR_DOMAIN_DEFINE_VALIDATE, "testDomainDefineXMLFlags")
-        new = self._parse_def(xml)
+        new = self._parse_def(xml, check_name=True)
         with self._lock:
             d, old, _ = self._add(new, False, False)
             d.persistent = True
