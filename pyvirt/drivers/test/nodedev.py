@@ -126,20 +126,35 @@ class NodeDevMixin(TestBase):
         flags_ok(flags, c.VIR_NODE_DEVICE_CREATE_XML_VALIDATE, "testNodeDeviceCreateXML")
         ddef = NodeDeviceDef.parse(xml, create=True)
         fc = ddef.root.find("capability[@type='scsi_host']/capability[@type='fc_host']")
-        if fc is None or not fc.findtext("wwnn") or not fc.findtext("wwpn"):
-            raise err(c.VIR_ERR_XML_ERROR, "device is not a fibre channel HBA")
+        if fc is None:
+            raise _nd_err("Device is not a fibre channel HBA")
         wwnn, wwpn = fc.findtext("wwnn") or "", fc.findtext("wwpn") or ""
         with self._lock:
-            parent = ddef.parent
-            if parent:
-                pdev = self.st.devs.get(parent)
-                if pdev is None:
-                    raise err(c.VIR_ERR_NO_NODE_DEVICE, f"no node device with matching name '{parent}'")
-                if "vports" not in _has_caps(pdev.def_):
-                    raise err(c.VIR_ERR_INVALID_ARG, f"Parent device {parent} is not capable of vport operations")
+            self._parent_host(ddef)
             ev = self._mock_create_vport(wwnn, wwpn)
         self._fire([ev])
         return NodeDeviceRef("scsi_host12")
+
+    def _parent_host(self, ddef: NodeDeviceDef) -> None:
+        """libvirt's virNodeDeviceObjListGetParentHost checks (the host number is not needed here)."""
+        devs = self.st.devs
+        attrs = getattr(ddef, "_parent_attrs", {})
+        found: DevObj | None
+        if ddef.parent:
+            found = devs.get(ddef.parent)
+        elif attrs.get("wwnn") and attrs.get("wwpn"):
+            found = next((d for d in devs.values() if _fc_value(d, "wwnn") == attrs["wwnn"]
+                          and _fc_value(d, "wwpn") == attrs["wwpn"]), None)
+        elif attrs.get("fabric_wwn"):
+            found = next((d for d in devs.values() if _fc_value(d, "fabric_wwn") == attrs["fabric_wwn"]), None)
+        else:
+            found = next((d for d in devs.values() if "vports" in _has_caps(d.def_)), None)
+            if found is None:
+                raise _nd_err("Could not find any vport capable device")
+        if found is None:
+            raise _nd_err(f"Could not find parent device for '{ddef.name}'")
+        if "vports" not in _has_caps(found.def_):
+            raise _nd_err(f"Parent device {found.def_.name} is not capable of vport operations")
 
     def node_device_destroy(self, dev: NodeDeviceRef) -> None:
         self.check_writable()
@@ -154,6 +169,16 @@ class NodeDevMixin(TestBase):
             del self.st.devs[dev.name]
         self._fire([("node_device", c.VIR_NODE_DEVICE_EVENT_ID_LIFECYCLE, dev.name, NodeDeviceRef(dev.name),
                      (c.VIR_NODE_DEVICE_EVENT_DELETED, 0))])
+
+
+def _nd_err(text: str) -> Exception:
+    """An internal error from libvirt's node device object code (VIR_FROM_NODEDEV)."""
+    from ...errors import make_error
+    return make_error(c.VIR_ERR_INTERNAL_ERROR, text, c.VIR_FROM_NODEDEV)
+
+
+def _fc_value(dev: DevObj, tag: str) -> str | None:
+    return dev.def_.root.findtext(f"capability[@type='scsi_host']/capability[@type='fc_host']/{tag}")
 
 
 def _format_dev(d: NodeDeviceDef) -> str:

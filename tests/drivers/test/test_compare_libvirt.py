@@ -348,7 +348,14 @@ SCENARIOS: dict[str, list[tuple[Any, ...]]] = {
                 ("pool_create_xml", "<pool type='scsi'><name>hba</name><uuid>11111111-2222-3333-4444-0000000000b1</uuid>"
                  "<source><adapter type='fc_host' parent='scsi_host1' wwnn='2000000012345678' "
                  "wwpn='1000000012345678'/></source><target><path>/dev/disk/by-path</path></target></pool>"),
-                ("dev_xml", "scsi_host12"), ("pool_destroy", "hba"), ("dev_list",)],
+                ("dev_xml", "scsi_host12"), ("pool_destroy", "hba"), ("dev_list",),
+                ("dev_create", VHBA.replace("scsi_host1", "scsi_host11")), ("dev_create", VHBA.replace("scsi_host1", "nope")),
+                ("dev_create", VHBA.replace("<parent>scsi_host1</parent>", "")),
+                ("dev_create", "<device><name>x</name><capability type='system'/></device>"),
+                ("dev_create", "<device><parent>computer</parent><capability type='scsi_host'/></device>"),
+                ("dev_create", "<device/>"), ("dev_create", VHBA.replace("scsi_host1", "computer")),
+                ("dev_create", VHBA), ("dev_create", VHBA), ("dev_list",), ("dev_destroy", "scsi_host12"),
+                ("dev_destroy", "scsi_host12")],
 }
 
 
