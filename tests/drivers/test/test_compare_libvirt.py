@@ -284,6 +284,11 @@ SCENARIOS: dict[str, list[tuple[Any, ...]]] = {
                  ("net_update", "default", c.VIR_NETWORK_UPDATE_COMMAND_ADD_LAST, c.VIR_NETWORK_SECTION_IP_DHCP_HOST,
                   -1, "<host mac='52:54:00:00:00:03' ip='192.168.122.8'/>", c.VIR_NETWORK_UPDATE_AFFECT_CONFIG),
                  ("net_xml", "default"), ("net_destroy", "default"), ("net_xml", "default"),
+                 ("net_define", "<network/>"), ("net_define", "<network><name>a/b</name></network>"),
+                 ("net_define", "<network><name>x</name><uuid>zzz</uuid></network>"),
+                 ("net_define", "<network><name>x</name><ip address='10.1.1.1' prefix='99'/></network>"),
+                 ("net_define", "<network><name>iso</name><uuid>11111111-2222-3333-4444-000000000009</uuid></network>"),
+                 ("net_xml", "iso"), ("net_bridge", "iso"), ("net_start", "iso"), ("net_xml", "iso"),
                  ("net_update", "default", c.VIR_NETWORK_UPDATE_COMMAND_ADD_LAST, c.VIR_NETWORK_SECTION_IP_DHCP_HOST,
                   -1, "<host mac='52:54:00:00:00:04' ip='192.168.122.11'/>", c.VIR_NETWORK_UPDATE_AFFECT_LIVE)],
     "interfaces": [("if_list",), ("if_names",), ("if_xml", "eth1"), ("if_mac", "aa:bb:cc:dd:ee:ff"),
@@ -294,7 +299,16 @@ SCENARIOS: dict[str, list[tuple[Any, ...]]] = {
                    ("if_undefine", "eth9"), ("if_list",), ("if_define", IFACE), ("if_xml", "eth9"),
                    ("if_active", "eth9"), ("if_start", "eth9"), ("if_define", IFACE.replace("00:09", "00:10")),
                    ("if_active", "eth9"), ("if_xml", "eth9"), ("if_mac", "AA:BB:CC:00:00:10"),
-                   ("if_define", "<interface type='ethernet'/>"), ("if_define", "<interface name='x'/>")],
+                   ("if_define", "<interface type='ethernet'/>"), ("if_define", "<interface name='x'/>"),
+                   ("if_define", "<interface type='bridge' name='br9'><start mode='onboot'/><protocol family='ipv4'>"
+                                 "<dhcp/></protocol><bridge stp='off' delay='0.01'><interface type='ethernet' "
+                                 "name='eth9'><mac address='aa:bb:cc:00:00:19'/></interface></bridge></interface>"),
+                   ("if_xml", "br9"), ("if_list",), ("if_names",),
+                   ("if_define", "<interface type='vlan' name='eth9.42'><vlan tag='42'><interface name='eth9'/>"
+                                 "</vlan></interface>"), ("if_xml", "eth9.42"),
+                   ("if_define", "<interface type='bond' name='bond0'><bond mode='active-backup'>"
+                                 "<miimon freq='100' updelay='10' carrier='ioctl'/><interface type='ethernet' "
+                                 "name='eth8'/></bond></interface>"), ("if_xml", "bond0")],
     "storage": [("pool_list",), ("pool_info", "default-pool"), ("pool_xml", "default-pool"),
                 ("pool_state", "default-pool"), ("vol_list", "default-pool"),
                 ("vol_create", "default-pool", VOL.format(name="v1", cap=1000000, alloc=50000)),
