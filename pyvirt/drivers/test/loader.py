@@ -96,8 +96,23 @@ def _parse_node_info(st: TestState, root: Any) -> None:
         info[1] = mem
 
 
+_GENERATED_PREFIXES = ("vnet", "macvtap", "macvlan")
+
+
 def generate_ifnames(d: DomainDef) -> None:
-    """Give every interface without a target device a testnetN name, as libvirt's test driver does."""
+    """Give every interface without a target device a testnetN name, as libvirt's test driver does.
+
+    Names libvirt itself generates (vnetN, macvtapN, macvlanN) are dropped when parsing a
+    definition, so such interfaces get a testnetN name too.
+    """
+    for iface in d.interfaces:
+        dev = iface.target_dev
+        if dev and dev.startswith(_GENERATED_PREFIXES):
+            target = iface.el.find("target")
+            if target is not None:
+                del target.attrib["dev"]
+                if not target.attrib:
+                    iface.el.remove(target)
     used = {i.target_dev for i in d.interfaces if i.target_dev}
     for iface in d.interfaces:
         if iface.target_dev:

@@ -100,6 +100,20 @@ SCENARIOS: dict[str, list[tuple[Any, ...]]] = {
                   ("lookup", "t1"), ("create_xml", dom(name="t2"), 1), ("shutdown", "t2"), ("lookup", "t2"),
                   ("create_xml", dom(name="t3"), 2), ("create_xml", "<domain>"), ("define", "<domain type='test'/>"),
                   ("define", dom(name="a\nb")), ("create_xml", dom(name="a\nb")), ("lookup", "a\nb")],
+    "ifnames": [("define", "<domain type='test'><name>n1</name><uuid>00000000-0000-4000-8000-0000000000e1</uuid>"
+                           "<memory>1024</memory><os><type>hvm</type></os><devices>"
+                           "<interface type='network'><mac address='52:54:00:00:01:01'/><source network='default'/>"
+                           "<target dev='testnet1'/></interface>"
+                           "<interface type='network'><mac address='52:54:00:00:01:02'/><source network='default'/>"
+                           "</interface>"
+                           "<interface type='network'><mac address='52:54:00:00:01:03'/><source network='default'/>"
+                           "<target dev='vnet7'/></interface>"
+                           "<interface type='bridge'><mac address='52:54:00:00:01:04'/><source bridge='br0'/>"
+                           "<target dev='mytap'/></interface>"
+                           "<interface type='user'><mac address='52:54:00:00:01:05'/></interface>"
+                           "</devices></domain>"),
+                ("xml", "n1"), ("start", "n1"), ("if_addrs", "n1"), ("if_stats_err", "n1", "testnet1"),
+                ("if_stats_err", "n1", "52:54:00:00:01:05"), ("if_stats_err", "n1", "vnet7")],
     "create_existing": [("define", dom()), ("create_xml", dom()), ("state", "d1"), ("xml", "d1"),
                         ("destroy", "d1"), ("xml", "d1"), ("state", "d1"), ("rename", "d1", "d9"),
                         ("lookup", "d9"), ("rename", "d9", "test"), ("rename", "test", "x")],
