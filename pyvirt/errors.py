@@ -216,4 +216,6 @@ def check_flags(flags: int, allowed: int, func: str, domain: int = c.VIR_FROM_NO
     """Raise libvirt's 'unsupported flags' error when *flags* has bits outside *allowed*."""
     bad = flags & ~allowed
     if bad:
-        raise make_error(c.VIR_ERR_INVALID_ARG, f"unsupported flags (0x{bad:x}) in function {func}", domain)
+        # libvirt reports these without the code's generic "invalid argument" prefix.
+        raise make_error(c.VIR_ERR_INVALID_ARG, None, domain,
+                         message=f"unsupported flags (0x{bad:x}) in function {func}")

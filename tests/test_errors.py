@@ -43,7 +43,7 @@ def test_check_flags() -> None:
     errors.check_flags(0x3, 0x7, "testDomainFoo")
     with pytest.raises(errors.InvalidArgumentError) as info:
         errors.check_flags(0x80000000 | 1, 0x1, "testConnectListAllNodeDevices")
-    assert str(info.value) == "invalid argument: unsupported flags (0x80000000) in function testConnectListAllNodeDevices"
+    assert str(info.value) == "unsupported flags (0x80000000) in function testConnectListAllNodeDevices"
 
 
 def test_libvirt_python_accessors() -> None:

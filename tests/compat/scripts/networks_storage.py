@@ -26,7 +26,7 @@ print(pool.XMLDesc(0))
 for iface in conn.listAllInterfaces():
     print(iface.name(), iface.MACString(), iface.isActive())
     print(iface.XMLDesc(0))
-for dev in conn.listAllDevices():
+for dev in sorted(conn.listAllDevices(), key=lambda d: d.name()):  # libvirt's order is random
     print(dev.name(), dev.parent(), dev.listCaps(), dev.numOfCaps())
-print(conn.listDevices(None, 0))
+print(sorted(conn.listDevices(None, 0)))
 print(conn.nodeDeviceLookupByName("scsi_host1").XMLDesc(0))
