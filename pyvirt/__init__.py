@@ -22,6 +22,7 @@ from .interface import Interface
 from .network import Network
 from .nodedev import NodeDevice
 from .snapshot import DomainSnapshot
+from .checkpoint import DomainCheckpoint
 from .storage import StoragePool, StoragePoolInfo, StorageVolume, StorageVolumeInfo
 from .uri import URI, parse_uri
 
@@ -31,7 +32,7 @@ __libvirt_version__ = 9000000
 
 __all__ = [
     "open", "open_read_only", "open_auth", "Connection", "NodeInfo",
-    "Domain", "DomainInfo", "DomainState", "BlockInfo", "ControlInfo", "DomainSnapshot",
+    "Domain", "DomainInfo", "DomainState", "BlockInfo", "ControlInfo", "DomainSnapshot", "DomainCheckpoint",
     "Network", "StoragePool", "StoragePoolInfo", "StorageVolume", "StorageVolumeInfo",
     "NodeDevice", "Interface", "URI", "parse_uri", "constants",
     "LibvirtError", "NotFoundError", "InvalidOperationError", "InvalidArgumentError",

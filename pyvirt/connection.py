@@ -22,6 +22,7 @@ from .storage import StoragePool, StorageVolume
 from .nodedev import NodeDevice
 from .interface import Interface
 from .snapshot import DomainSnapshot
+from .checkpoint import DomainCheckpoint
 
 __all__ = ["Connection", "NodeInfo", "open", "open_read_only", "open_auth"]
 
@@ -76,6 +77,7 @@ class Connection:
     _nodedev_cls: type[NodeDevice] = NodeDevice
     _iface_cls: type[Interface] = Interface
     _snapshot_cls: type[DomainSnapshot] = DomainSnapshot
+    _checkpoint_cls: type[DomainCheckpoint] = DomainCheckpoint
 
     def __init__(self, driver: Driver) -> None:
         self._driver = driver

@@ -10,6 +10,7 @@ from .drivers.base import DomainRef
 
 if TYPE_CHECKING:
     from .connection import Connection
+    from .checkpoint import DomainCheckpoint
     from .snapshot import DomainSnapshot
 
 __all__ = ["Domain", "DomainInfo", "DomainState", "BlockInfo", "ControlInfo"]
@@ -497,3 +498,16 @@ class Domain:
     def revert_to_snapshot(self, snap: "DomainSnapshot", flags: int = 0) -> int:
         self._drv.domain_revert_to_snapshot(snap._ref, flags)
         return 0
+
+    # --- checkpoints ---------------------------------------------------------
+    def _checkpoint(self, ref: Any) -> "DomainCheckpoint":
+        return self._conn._checkpoint_cls(self, ref)
+
+    def checkpoint_create_xml(self, xml_desc: str, flags: int = 0) -> "DomainCheckpoint":
+        return self._checkpoint(self._drv.domain_checkpoint_create_xml(self._ref, xml_desc, flags))
+
+    def checkpoint_lookup_by_name(self, name: str, flags: int = 0) -> "DomainCheckpoint":
+        return self._checkpoint(self._drv.domain_checkpoint_lookup_by_name(self._ref, name, flags))
+
+    def list_all_checkpoints(self, flags: int = 0) -> list["DomainCheckpoint"]:
+        return [self._checkpoint(r) for r in self._drv.domain_list_all_checkpoints(self._ref, flags)]

@@ -19,6 +19,7 @@ from .connection import open as _open
 from .connection import open_auth as _open_auth
 from .connection import open_read_only as _open_read_only
 from .constants import *  # noqa: F401,F403 - libvirt's VIR_* names
+from .checkpoint import DomainCheckpoint as _DomainCheckpoint
 from .domain import Domain as _Domain
 from .errors import LibvirtError as libvirtError  # noqa: N812 - libvirt-python's name
 from .errors import make_error as _make_error
@@ -32,6 +33,10 @@ from . import constants as _c
 
 # libvirt-python 9.0's public methods per class (facts about its interface).
 _METHODS: dict[str, tuple[str, ...]] = {
+    "virDomainCheckpoint": (
+        "connect", "domain", "delete", "getName", "getParent", "getXMLDesc", "getConnect", "getDomain",
+        "listAllChildren",
+    ),
     "virConnect": (
         "allocPages", "baselineCPU", "baselineHypervisorCPU", "changeBegin", "changeCommit",
         "changeRollback", "close", "compareCPU", "compareHypervisorCPU", "createLinux", "createXML",
@@ -243,6 +248,12 @@ class virDomainSnapshot(_DomainSnapshot):  # noqa: N801
     __slots__ = ()
 
 
+class virDomainCheckpoint(_DomainCheckpoint):  # noqa: N801
+    """libvirt-python's virDomainCheckpoint."""
+
+    __slots__ = ()
+
+
 class virConnect(_Connection):  # noqa: N801
     """libvirt-python's virConnect."""
 
@@ -253,6 +264,7 @@ class virConnect(_Connection):  # noqa: N801
     _nodedev_cls = virNodeDevice
     _iface_cls = virInterface
     _snapshot_cls = virDomainSnapshot
+    _checkpoint_cls = virDomainCheckpoint
 
     def getInfo(self) -> list[Any]:  # noqa: N802
         """Host facts with memory in MiB, as libvirt-python returns them."""
@@ -272,7 +284,7 @@ class virConnect(_Connection):  # noqa: N801
 for _cls, _name in ((virConnect, "virConnect"), (virDomain, "virDomain"), (virNetwork, "virNetwork"),
                     (virStoragePool, "virStoragePool"), (virStorageVol, "virStorageVol"),
                     (virNodeDevice, "virNodeDevice"), (virInterface, "virInterface"),
-                    (virDomainSnapshot, "virDomainSnapshot")):
+                    (virDomainSnapshot, "virDomainSnapshot"), (virDomainCheckpoint, "virDomainCheckpoint")):
     _fill(_cls, _name)
 
 

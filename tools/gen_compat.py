@@ -25,12 +25,12 @@ from pyvirt.drivers.base import Driver, api_name  # noqa: E402
 PUBLIC = {
     "virConnect": "connection.py", "virDomain": "domain.py", "virNetwork": "network.py",
     "virStoragePool": "storage.py", "virStorageVol": "storage.py", "virNodeDevice": "nodedev.py",
-    "virInterface": "interface.py", "virDomainSnapshot": "snapshot.py",
+    "virInterface": "interface.py", "virDomainSnapshot": "snapshot.py", "virDomainCheckpoint": "checkpoint.py",
 }
 PUBLIC_CLASS = {
     "virConnect": "Connection", "virDomain": "Domain", "virNetwork": "Network",
     "virStoragePool": "StoragePool", "virStorageVol": "StorageVolume", "virNodeDevice": "NodeDevice",
-    "virInterface": "Interface", "virDomainSnapshot": "DomainSnapshot",
+    "virInterface": "Interface", "virDomainSnapshot": "DomainSnapshot", "virDomainCheckpoint": "DomainCheckpoint",
 }
 DRIVERS = ("test", "qemu", "remote")
 _BASE_DELEGATES = {name for name, value in vars(Driver).items() if callable(value) and not name.startswith("_")}

@@ -10,7 +10,7 @@ import pyvirt.libvirt as compat
 libvirt = pytest.importorskip("libvirt")
 
 CLASSES = ["virConnect", "virDomain", "virNetwork", "virStoragePool", "virStorageVol",
-           "virNodeDevice", "virInterface", "virDomainSnapshot"]
+           "virNodeDevice", "virInterface", "virDomainSnapshot", "virDomainCheckpoint"]
 
 
 @pytest.mark.parametrize("name", CLASSES)
