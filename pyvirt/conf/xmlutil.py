@@ -43,6 +43,7 @@ def parse_xml(text: str | bytes, root: str | None = None, what: str = "domain_de
         data = text
     if not data.strip():
         raise make_error(c.VIR_ERR_XML_DETAIL, None, domain, message=f"({what}):1: Document is empty")
+    etree.clear_error_log()  # lxml keeps earlier documents' errors in its log
     try:
         elem = etree.fromstring(data, _PARSER)
     except etree.XMLSyntaxError as exc:
