@@ -67,6 +67,64 @@ def tour_test_driver(workdir: Path) -> None:
     pyvirsh("list", "--all")
 
 
+def tour_qemu(workdir: Path) -> None:
+    """Boot the tiny test guest under the QEMU driver (embedded, all state under *workdir*)."""
+    import importlib.util
+    import time
+
+    import pyvirt
+    builder = Path(__file__).resolve().parent.parent / "tests" / "guest" / "build.py"
+    if not builder.exists():
+        print("== (the QEMU part needs a source checkout: tests/guest/build.py builds its guest)\n")
+        return
+    spec = importlib.util.spec_from_file_location("pyvirt_demo_guest", builder)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while it loads
+    spec.loader.exec_module(module)
+    print("== a real guest under the QEMU driver (TCG), qemu:///embed\n")
+    print("building the test guest from Debian packages (cached after the first time) ...", flush=True)
+    guest = module.build_guest()
+    uri = f"qemu:///embed?root={workdir / 'qemu-root'}"
+    console = workdir / "console.log"
+    xml = workdir / "guest.xml"
+    xml.write_text(f"""<domain type='qemu'>
+  <name>tiny</name>
+  <memory unit='MiB'>128</memory>
+  <vcpu>1</vcpu>
+  <os><type>hvm</type><kernel>{guest.kernel}</kernel><initrd>{guest.initrd}</initrd>
+    <cmdline>{guest.cmdline}</cmdline></os>
+  <features><acpi/></features>
+  <devices><serial type='file'><source path='{console}'/></serial></devices>
+</domain>
+""")
+    global URI
+    saved, URI = URI, uri
+    try:
+        with pyvirt.open(uri) as conn:
+            pyvirsh("define", str(xml))
+            pyvirsh("start", "tiny")
+            pyvirsh("list", "--all")
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                text = console.read_text(errors="replace") if console.exists() else ""
+                if guest.ready_line in text:
+                    break
+                time.sleep(0.1)
+            line = next((ln for ln in text.splitlines() if guest.ready_line in ln), None)
+            print(f"guest console says: {line}\n" if line else "the guest did not print its line in 60 s\n")
+            pyvirsh("dominfo", "tiny")
+            dom = conn.lookup_by_name("tiny")
+            print(f">>> dom.info() -> {dom.info()}\n")
+            pyvirsh("shutdown", "tiny")
+            while time.monotonic() < deadline and dom.is_active():
+                time.sleep(0.05)
+            pyvirsh("domstate", "tiny", "--reason")
+            pyvirsh("undefine", "tiny")
+    finally:
+        URI = saved
+
+
 def tour_python_api() -> None:
     import pyvirt
     print("== the typed Python API\n")
@@ -89,6 +147,9 @@ def main() -> None:
     with pyvirt.open(URI), tempfile.TemporaryDirectory(prefix="pyvirt-demo-") as tmp:
         tour_test_driver(Path(tmp))
     tour_python_api()
+    if "--no-qemu" not in sys.argv:
+        with tempfile.TemporaryDirectory(prefix="pyvirt-demo-qemu-") as tmp:
+            tour_qemu(Path(tmp))
     print("The tour is over: see README.md for more.")
 
 

@@ -14,4 +14,8 @@ def test_demo_runs_to_the_end() -> None:
     assert "Domain 'demo' started" in out
     assert " demo   paused" in out
     assert "NotFoundError code=42: Domain not found" in out
+    # the QEMU part boots the tiny test guest, reads its console and shuts it down by ACPI
+    assert "guest console says: PYVIRT-TEST-GUEST-READY" in out
+    assert " 1    tiny   running" in out
+    assert "shut off (shutdown)" in out
     assert out.rstrip().endswith("The tour is over: see README.md for more.")
