@@ -113,9 +113,8 @@ class Connection:
                     pass
             self._callbacks.clear()
             driver, self._driver = self._driver, _ClosedDriver(self._driver.uri)
+            self._close_callbacks.clear()  # an explicit close is not reported, as in libvirt
             driver.connect_close()
-            for cb, opaque in self._close_callbacks:
-                cb(self, c.VIR_CONNECT_CLOSE_REASON_CLIENT, opaque)
         return 0
 
     @property
@@ -124,12 +123,29 @@ class Connection:
         return self._driver
 
     def register_close_callback(self, cb: Callable[..., Any], opaque: Any = None) -> int:
+        """Call ``cb(conn, reason, opaque)`` when the connection drops (VIR_CONNECT_CLOSE_REASON_*).
+
+        One callback per connection, as in libvirt. Drivers that can lose their connection
+        (remote) report it; local drivers never drop.
+        """
+        if self._close_callbacks:
+            raise make_error(c.VIR_ERR_OPERATION_INVALID, "A close callback is already registered")
         self._close_callbacks.append((cb, opaque))
+        if getattr(type(self._driver), "connect_register_close_callback", None) is not None:
+            self._driver.connect_register_close_callback(self._closed_by_driver)
         return 0
 
     def unregister_close_callback(self) -> int:
+        if not self._close_callbacks:
+            raise make_error(c.VIR_ERR_OPERATION_INVALID, "A different callback was requested")
         self._close_callbacks.clear()
+        if getattr(type(self._driver), "connect_unregister_close_callback", None) is not None:
+            self._driver.connect_unregister_close_callback(None)
         return 0
+
+    def _closed_by_driver(self, reason: int) -> None:
+        for cb, opaque in list(self._close_callbacks):
+            cb(self, reason, opaque)
 
     # --- wrapping ------------------------------------------------------------
     def _dom(self, ref: DomainRef) -> Domain:
