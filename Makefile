@@ -38,6 +38,7 @@ demo: deps-system venv
 	$(VPY) -m pyvirt.demo
 
 test: deps-system venv
+	$(VPY) -m mypy pyvirt
 	$(VPY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 typecheck: venv
