@@ -339,6 +339,24 @@ class DomainDef:
     def to_xml(self, *, id: int | None = None, inactive: bool = False, secure: bool = False,  # noqa: A002
                migratable: bool = False, update_cpu: bool = False) -> str:
         """The domain as libvirt formats it (``virsh dumpxml``)."""
+        # Formatting is a pure function of the tree and the flags, and callers mutate the tree
+        # in place from many places: key the cache on the serialized tree (a few microseconds
+        # in C) so a changed definition can never be served stale XML.
+        key = (id, inactive, secure, migratable, update_cpu)
+        snap = etree.tostring(self.xml)
+        cache: dict[tuple[object, ...], tuple[bytes, str]] | None = self.__dict__.get("_xml_cache")
+        if cache is None:
+            cache = self.__dict__["_xml_cache"] = {}
+        hit = cache.get(key)
+        if hit is not None and hit[0] == snap:
+            return hit[1]
+        text = self._format(id=id, inactive=inactive, secure=secure, migratable=migratable)
+        if len(cache) >= 8:
+            cache.clear()
+        cache[key] = (snap, text)
+        return text
+
+    def _format(self, *, id: int | None, inactive: bool, secure: bool, migratable: bool) -> str:  # noqa: A002
         root = copy.deepcopy(self.xml)
         dev = root.find("devices")
         if dev is not None:
