@@ -97,10 +97,18 @@ class DomainsMixin(TestBase):
     def connect_list_all_domains(self, flags: int = 0) -> list[DomainRef]:
         flags_ok(flags, 0x3FFF, "testConnectListAllDomains")
         with self._lock:
-            doms = list(self.st.domains.values())
-            if not flags:
-                return [d.ref() for d in doms]
-            return [d.ref() for d in doms if _matches(d, flags)]
+            # The table is keyed by name, kept in step with every rename (remove, rename, add),
+            # so a cached ref is checked against the key instead of re-reading the XML.
+            out: list[DomainRef] = []
+            append = out.append
+            for name, d in self.st.domains.items():
+                if flags and not _matches(d, flags):
+                    continue
+                r = d.ref_cache
+                if r is None or r.id != d.id or r.name != name:
+                    r = d.ref()
+                append(r)
+            return out
 
     def domain_lookup_by_id(self, id: int) -> DomainRef:
         with self._lock:
@@ -121,7 +129,10 @@ class DomainsMixin(TestBase):
             d = self.st.domains.get(name)
             if d is None:
                 raise err(c.VIR_ERR_NO_DOMAIN)
-            return d.ref()
+            r = d.ref_cache
+            if r is None or r.id != d.id or r.name != name:
+                r = d.ref()
+            return r
 
     # -- define / undefine -------------------------------------------------
     def domain_define_xml_flags(self, xml: str, flags: int = 0) -> DomainRef:
