@@ -5,7 +5,6 @@ import os
 import sys
 from typing import IO
 
-from . import commands  # noqa: F401  (registers every command handler)
 from .options import GROUPS, ArgvTokens, Cmd, ParseError, StringTokens, iter_visible, parse
 from .shell import Ctl, load_backend
 

@@ -5,10 +5,12 @@ cmddefs.json, regenerated from the reference virsh by tests/cli/gen_cmddefs.py.
 """
 from __future__ import annotations
 
+import importlib
 import json
+import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import Any, Callable, Iterator
 
 BOOL, INT, STRING, DATA, ARGV = "bool", "int", "string", "data", "argv"
@@ -63,16 +65,46 @@ class Group:
     commands: list[str]
 
 
-def _load() -> tuple[list[Group], dict[str, CmdDef], dict[str, str]]:
-    raw = json.loads(resources.files("pyvirt.cli").joinpath("cmddefs.json").read_text())
-    cmds: dict[str, CmdDef] = {}
-    for name, d in raw["commands"].items():
-        opts = [OptDef(o["name"], o["type"], o["required"], o.get("req_opt", False),
-                       o.get("empty_ok", False), o["help"]) for o in d["opts"]]
-        cmds[name] = CmdDef(name, d["help"], d["desc"], opts, d["text"], d["opt_aliases"],
-                            d.get("noconnect", False), d.get("hidden", False))
+def _make_cmd(name: str, d: dict[str, Any]) -> CmdDef:
+    opts = [OptDef(o["name"], o["type"], o["required"], o.get("req_opt", False),
+                   o.get("empty_ok", False), o["help"]) for o in d["opts"]]
+    return CmdDef(name, d["help"], d["desc"], opts, d["text"], d["opt_aliases"],
+                  d.get("noconnect", False), d.get("hidden", False))
+
+
+class CommandTable(Mapping[str, CmdDef]):
+    """name -> CmdDef, each built from cmddefs.json the first time it is asked for.
+
+    A one-shot pyvirsh run touches one or two of ~250 commands; building them all
+    cost more than the command itself.
+    """
+
+    def __init__(self, raw: dict[str, dict[str, Any]]) -> None:
+        self._raw = raw
+        self._built: dict[str, CmdDef] = {}
+
+    def __getitem__(self, name: str) -> CmdDef:
+        df = self._built.get(name)
+        if df is None:
+            df = self._built[name] = _make_cmd(name, self._raw[name])
+        return df
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._raw
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+
+def _load() -> tuple[list[Group], CommandTable, dict[str, str]]:
+    # a plain file next to this module: importlib.resources costs more to import than the read
+    with open(os.path.join(os.path.dirname(__file__), "cmddefs.json"), encoding="utf-8") as fh:
+        raw = json.load(fh)
     groups = [Group(g["name"], g["keyword"], g["commands"]) for g in raw["groups"]]
-    return groups, cmds, raw["command_aliases"]
+    return groups, CommandTable(raw["commands"]), raw["command_aliases"]
 
 
 GROUPS, COMMANDS, COMMAND_ALIASES = _load()
@@ -86,6 +118,17 @@ def command(name: str) -> Callable[[Handler], Handler]:
         return fn
 
     return deco
+
+
+def handler_of(df: CmdDef) -> Handler | None:
+    """The handler of *df*, importing the module that defines it on first use."""
+    if df.handler is None:
+        from .handlers import HANDLER_MODULES
+
+        mod = HANDLER_MODULES.get(df.name)
+        if mod is not None:
+            importlib.import_module(f"{__package__}.{mod}")
+    return df.handler
 
 
 def lookup_command(name: str) -> CmdDef | None:

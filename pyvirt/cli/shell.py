@@ -9,7 +9,7 @@ import time
 from types import ModuleType
 from typing import IO, Any, Iterator
 
-from .options import COMMANDS, Cmd, CmdError, OptDef
+from .options import COMMANDS, Cmd, CmdError, OptDef, handler_of
 
 ULONG_MAX = 2**64 - 1
 UINT_MAX = 2**32 - 1
@@ -329,7 +329,7 @@ class Ctl:
         return ret
 
     def dispatch(self, cmd: Cmd) -> bool:
-        handler = cmd.df.handler
+        handler = handler_of(cmd.df)
         if handler is None:
             self.error(f"command '{cmd.df.name}' is not implemented by pyvirsh")
             return False
