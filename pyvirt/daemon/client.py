@@ -56,6 +56,7 @@ class Client:
         self._last_rx = asyncio.get_running_loop().time()
         self._ka_task: asyncio.Task[None] | None = None
         self._ka_unanswered = 0
+        self.deferred: list[bytes] | None = None  # frames held back while a call runs on the loop
 
     # --- sending -------------------------------------------------------------
     def send(self, frame: bytes) -> None:
@@ -65,6 +66,12 @@ class Client:
 
     def send_threadsafe(self, frame: bytes) -> None:
         """Queue *frame* from any thread (events, replies from workers)."""
+        if threading.get_ident() == self.server.loop_thread:  # a call served on the loop itself
+            if self.deferred is not None:
+                self.deferred.append(frame)
+            else:
+                self.send(frame)
+            return
         try:
             self.server.loop.call_soon_threadsafe(self.send, frame)
         except RuntimeError:  # loop already closed: the daemon is stopping

@@ -11,6 +11,7 @@ import pwd
 import signal
 import socket
 import struct
+import threading
 from typing import Awaitable, Callable
 
 from ..identity import Identity, caller
@@ -85,6 +86,7 @@ class Server:
         self._stop: asyncio.Event | None = None
         self._activity: asyncio.Event | None = None
         self.loop: asyncio.AbstractEventLoop = None  # type: ignore[assignment]
+        self.loop_thread = 0  # thread id of the loop, once serving
 
     # --- setup ------------------------------------------------------------------
     def open_listeners(self) -> None:
@@ -115,6 +117,7 @@ class Server:
     async def serve(self) -> None:
         """Accept clients until :meth:`stop` (or a signal, or the idle timeout)."""
         self.loop = asyncio.get_running_loop()
+        self.loop_thread = threading.get_ident()
         self._stop = asyncio.Event()
         self._activity = asyncio.Event()
         for sig, handler in ((signal.SIGTERM, self.stop), (signal.SIGINT, self.stop),
@@ -241,9 +244,15 @@ class Server:
         than the call itself there, and nothing can make other clients wait on it.
         """
         if _runs_inline(client.driver, hdr):
-            reply = self._run_call(client, hdr, payload)
+            client.deferred = []  # events the call raises for this client go out after its reply
+            try:
+                reply = self._run_call(client, hdr, payload)
+            finally:
+                deferred, client.deferred = client.deferred, None
             if reply is not None and not client.closed:
                 client.send(reply)
+            for frame in deferred:
+                client.send(frame)
             client.request_done()
             return
         try:
