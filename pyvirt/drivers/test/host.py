@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from typing import Any
 
 from lxml import etree
@@ -46,6 +45,8 @@ class HostMixin(TestBase):
         return 9000000
 
     def connect_get_hostname(self) -> str:
+        import socket  # only this call needs it
+
         return socket.gethostname()
 
     def connect_get_max_vcpus(self, type: str | None = None) -> int:

@@ -305,12 +305,17 @@ def _populate(st: TestState, root: Any, base: str | None) -> None:
 def build_default() -> TestState:
     """A fresh state for test:///default (two NUMA cells, the built-in objects)."""
     st = TestState()
-    st.cells = default_cells()
-    try:
-        from ...conf.capabilities import test_default_capabilities
-        st.caps_xml = test_default_capabilities().to_xml()
-    except ImportError:
-        st.caps_xml = capabilities_xml(st.cells)
+    st.cells = cells = default_cells()
+
+    def caps() -> str:
+        try:
+            from ...conf.capabilities import test_default_capabilities
+        except ImportError:
+            return capabilities_xml(cells)
+        return test_default_capabilities().to_xml()
+
+    st.caps_factory = caps
+    st._caps_xml = None
     _populate(st, parse_xml(DEFAULT_NODE_XML, "node", "(test driver)"), None)
     return st
 

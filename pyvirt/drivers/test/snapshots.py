@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from ... import constants as c
 from ...conf.xmlutil import escape_text, parse_xml
@@ -14,10 +15,15 @@ from .xmldefs import DomainDef, SnapshotDef
 
 __all__ = ["SnapshotsMixin"]
 
-try:
-    from ...conf.snapshot import SnapshotDef as _ConfSnapshotDef
-except ImportError:  # the stand-in below is used
-    _ConfSnapshotDef = None  # type: ignore[assignment,misc]
+
+
+def _conf_snapshot_def() -> Any:
+    """The shared snapshot model's class, imported on first use (None: use the stand-in)."""
+    try:
+        from ...conf.snapshot import SnapshotDef
+    except ImportError:
+        return None
+    return SnapshotDef
 
 STATE_NAMES = ("nostate", "running", "blocked", "paused", "shutdown", "shutoff", "crashed", "pmsuspended")
 _LIST_FILTERS = 1022
@@ -189,7 +195,7 @@ class SnapshotsMixin(TestBase):
                 raise err(c.VIR_ERR_OPERATION_UNSUPPORTED, "cannot create snapshot while checkpoint exists")
             if not d.persistent and flags & c.VIR_DOMAIN_SNAPSHOT_CREATE_HALT:
                 raise err(c.VIR_ERR_OPERATION_INVALID, "cannot halt after transient domain snapshot")
-            if _ConfSnapshotDef is not None:
+            if _conf_snapshot_def() is not None:
                 s = self._create_conf(d, xml, redefine)
                 if not redefine and flags & c.VIR_DOMAIN_SNAPSHOT_CREATE_HALT and d.active():
                     self._halt(d, c.VIR_DOMAIN_SHUTOFF_FROM_SNAPSHOT)
@@ -235,8 +241,9 @@ class SnapshotsMixin(TestBase):
 
     def _create_conf(self, d: DomObj, xml: str, redefine: bool) -> SnapObj:
         """Create or redefine a snapshot with the shared snapshot model."""
-        assert _ConfSnapshotDef is not None
-        sdef = _ConfSnapshotDef.parse(xml, d.def_, redefine=redefine)  # type: ignore[arg-type]
+        conf_def = _conf_snapshot_def()
+        assert conf_def is not None
+        sdef = conf_def.parse(xml, d.def_, redefine=redefine)
         if redefine:
             if sdef.domain is None:
                 raise err(c.VIR_ERR_INTERNAL_ERROR, "missing domain in snapshot", domain=c.VIR_FROM_DOMAIN_SNAPSHOT)

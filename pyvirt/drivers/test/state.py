@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from ... import constants as c
 from ...events import EventBus
@@ -148,7 +148,9 @@ class TestState:
         self.bus = EventBus()
         self.node_info: list[Any] = list(DEFAULT_NODE_INFO)
         self.cells: list[dict[str, Any]] = []
-        self.caps_xml = ""
+        self._caps_xml: str | None = ""
+        # builds caps_xml on first use (the capabilities model is costly to import)
+        self.caps_factory: Callable[[], str] | None = None
         self.domains: dict[str, DomObj] = {}  # by name
         self.dom_uuid: dict[bytes, DomObj] = {}
         self.dom_id: dict[int, DomObj] = {}
@@ -163,6 +165,18 @@ class TestState:
         self.auths: list[tuple[str, str | None]] = []
         self.refs = 0
         self.callbacks: dict[int, str] = {}  # callback id -> family (for deregister checks)
+
+    @property
+    def caps_xml(self) -> str:
+        """The capabilities XML (built on first use)."""
+        if self._caps_xml is None:
+            assert self.caps_factory is not None
+            self._caps_xml = self.caps_factory()
+        return self._caps_xml
+
+    @caps_xml.setter
+    def caps_xml(self, value: str) -> None:
+        self._caps_xml = value
 
     # domain index maintenance
     def add_domain(self, dom: DomObj) -> None:
