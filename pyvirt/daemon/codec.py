@@ -37,8 +37,33 @@ def _to_wire(t: Any, v: Any) -> Any:
         if t[0] == "optional":
             return _to_wire(t[1], v)
         if t[0] in ("array", "farray") and isinstance(v, list):
+            kind = _element_kind(t[1])
+            if kind == "plain":
+                return v
+            if kind == "struct":  # tuples are already in wire order; only dicts need building
+                return [_to_wire(t[1], x) if isinstance(x, dict) else x for x in v]
             return [_to_wire(t[1], x) for x in v]
     return v
+
+
+_KINDS: dict[Any, str] = {}
+
+
+def _element_kind(t: Any) -> str:
+    """How array elements of type *t* convert: "plain" (as they are), "struct" (only dicts), "walk"."""
+    kind = _KINDS.get(t)
+    if kind is None:
+        r = t
+        while isinstance(r, str) and T.TYPES.get(r, ("",))[0] == "alias":
+            r = T.TYPES[r][1]
+        if isinstance(r, str) and r in T.TYPES and T.TYPES[r][0] == "struct":
+            kind = "struct"
+        elif isinstance(r, str) and (r not in T.TYPES or T.TYPES[r][0] not in ("struct", "union")):
+            kind = "plain"
+        else:
+            kind = "walk"
+        _KINDS[t] = kind
+    return kind
 
 
 def decode(type_name: str, payload: bytes) -> dict[str, Any]:

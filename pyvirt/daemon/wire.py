@@ -170,6 +170,8 @@ def from_driver(ftype: Any, value: Any) -> Any:
         if rt[0] == "optional":
             return from_driver(rt[1], value)
         if rt[0] == "array":
+            if isinstance(rt[1], str) and rt[1] in _REFS:  # handle lists (listAllDomains...): hot
+                return [v if isinstance(v, tuple) else tuple(v) for v in value]
             return [from_driver(rt[1], v) for v in value]
         if rt[0] in ("fopaque", "opaque") and isinstance(value, (list, tuple)):
             return bytes(value)
