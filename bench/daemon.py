@@ -98,14 +98,23 @@ def start_libvirtd(tmp: str) -> Daemon:
     return Daemon("libvirtd 9.0", base, argv, env, f"{base}/sock")
 
 
-def start_pyvirtd(tmp: str) -> Daemon:
+def start_pyvirtd(tmp: str, root: Path = ROOT, label: str = "pyvirtd") -> Daemon:
     base = tempfile.mkdtemp(prefix="pyvirtd-", dir=tmp)
     conf = os.path.join(base, "pyvirtd.conf")
     Path(conf).write_text(f'unix_sock_dir = "{base}/sock"\nauth_unix_rw = "none"\nauth_unix_ro = "none"\n',
                           encoding="utf-8")
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = dict(os.environ, PYTHONPATH=str(root))
     argv = [sys.executable, "-m", "pyvirt.daemon", "-f", conf, "-p", f"{base}/pid"]
-    return Daemon("pyvirtd", base, argv, env, f"{base}/sock")
+    return Daemon(label, base, argv, env, f"{base}/sock")
+
+
+def export_commit(commit: str, tmp: str) -> Path:
+    """pyvirt as it was at *commit* (``git archive``), to run that pyvirtd next to today's."""
+    dest = Path(tempfile.mkdtemp(prefix="baseline-", dir=tmp))
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit, "pyvirt"], check=True,
+                             capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    return dest
 
 
 # --- measurements ----------------------------------------------------------------------------
@@ -205,8 +214,11 @@ def lookup_xml(conn: libvirt.virConnect) -> Any:
 CALLS = [("getVersion", get_version), ("lookupByName+info", lookup_info), ("lookupByName+XMLDesc", lookup_xml)]
 
 
-def run(quick: bool) -> list[tuple[str, float, float, bool]]:
-    """Rows of (benchmark, libvirtd value, pyvirtd value, higher_is_better)."""
+Row = tuple[str, list[float], bool]  # benchmark, one value per daemon, higher is better
+
+
+def run(quick: bool, baseline: str | None = None) -> tuple[list[str], list[Row]]:
+    """Daemon names and rows; the daemons are libvirtd, pyvirtd, then pyvirtd at *baseline*."""
     seconds = 0.5 if quick else 3.0
     ndoms = 500 if quick else 10_000
     rounds = 20 if quick else 200
@@ -223,22 +235,27 @@ def run(quick: bool) -> list[tuple[str, float, float, bool]]:
     tmp = tempfile.mkdtemp(prefix="daemon-", dir="/tmp/pyvirt-bench")
     os.chmod(tmp, 0o755)
     daemons = [start_libvirtd(tmp), start_pyvirtd(tmp)]
-    rows: list[tuple[str, float, float, bool]] = []
+    if baseline:
+        daemons.append(start_pyvirtd(tmp, export_commit(baseline, tmp), f"pyvirtd @{baseline}"))
+    rows: list[Row] = []
+
+    def add(name: str, vals: list[float], higher: bool) -> None:
+        rows.append((name, vals, higher))
+        print(f"  {name}: " + " | ".join(f"{v:,.2f}" for v in vals), file=sys.stderr)
+
     try:
         for name, op in CALLS:
+            unit = "calls/s" if name == "getVersion" else "pairs/s"
             for threads in (1, 4):
-                vals = [calls_per_second(d.uri, op, threads, seconds) for d in daemons]
-                rows.append((f"{name}, {threads} thread{'s' if threads > 1 else ''} (calls/s)", *vals, True))
-                print(f"  {rows[-1][0]}: {vals[0]:.0f} vs {vals[1]:.0f}", file=sys.stderr)
-        vals = [event_latency_ms(d.uri, rounds) for d in daemons]
-        rows.append((f"lifecycle event latency, median of {rounds} (ms)", *vals, False))
-        base_rss = [d.rss_kib() / 1024 for d in daemons]
-        rows.append(("daemon RSS, idle (MiB)", *base_rss, False))
+                add(f"{name}, {threads} thread{'s' if threads > 1 else ''} ({unit})",
+                    [calls_per_second(d.uri, op, threads, seconds) for d in daemons], True)
+        add(f"lifecycle event latency, median of {rounds} (ms)", [event_latency_ms(d.uri, rounds) for d in daemons],
+            False)
+        add("daemon RSS, idle (MiB)", [d.rss_kib() / 1024 for d in daemons], False)
         holders = [define_many(d.uri, ndoms) for d in daemons]
-        vals = [list_all_ms(d.uri, ndoms, 5 if quick else 20) for d in daemons]
-        rows.append((f"listAllDomains with {ndoms:,} domains (ms)", *vals, False))
-        vals = [d.rss_kib() / 1024 for d in daemons]
-        rows.append((f"daemon RSS with {ndoms:,} domains (MiB)", *vals, False))
+        add(f"listAllDomains with {ndoms:,} domains (ms)",
+            [list_all_ms(d.uri, ndoms, 5 if quick else 20) for d in daemons], False)
+        add(f"daemon RSS with {ndoms:,} domains (MiB)", [d.rss_kib() / 1024 for d in daemons], False)
         for conn in holders:
             conn.close()
     finally:
@@ -246,16 +263,17 @@ def run(quick: bool) -> list[tuple[str, float, float, bool]]:
         for d in daemons:
             d.stop()
         shutil.rmtree(tmp, ignore_errors=True)
-    return rows
+    return [d.name for d in daemons], rows
 
 
-def table(rows: list[tuple[str, float, float, bool]]) -> str:
-    """Markdown; ratio > 1 means pyvirtd is better (faster, or smaller)."""
-    out = ["| benchmark | libvirtd 9.0 | pyvirtd | ratio (pyvirtd better > 1) |", "|---|---:|---:|---:|"]
-    for name, ref, ours, higher in rows:
+def table(names: list[str], rows: list[Row]) -> str:
+    """Markdown; ratio = pyvirtd against libvirtd, > 1 means pyvirtd is better (faster, or smaller)."""
+    out = [f"| benchmark | {' | '.join(names)} | ratio |", "|---" + "|---:" * (len(names) + 1) + "|"]
+    for name, vals, higher in rows:
+        ref, ours = vals[0], vals[1]
         ratio = (ours / ref if higher else ref / ours) if ref and ours else float("nan")
         fmt = "{:,.0f}" if higher else "{:,.2f}"
-        out.append(f"| {name} | {fmt.format(ref)} | {fmt.format(ours)} | {ratio:.2f} |")
+        out.append(f"| {name} | {' | '.join(fmt.format(v) for v in vals)} | {ratio:.2f} |")
     return "\n".join(out) + "\n"
 
 
@@ -263,8 +281,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="short smoke run (fewer domains, shorter rounds)")
     ap.add_argument("--write", metavar="FILE", help="also write the table to FILE")
+    ap.add_argument("--baseline", metavar="COMMIT",
+                    help="also run pyvirtd as it was at COMMIT (git archive), for before/after in one run")
     args = ap.parse_args()
-    text = table(run(args.quick))
+    text = table(*run(args.quick, args.baseline))
     print(text)
     if args.write:
         Path(args.write).write_text(text, encoding="utf-8")
