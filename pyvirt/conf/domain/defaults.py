@@ -266,19 +266,21 @@ def post_parse(root: Element, default_arch: str = "i686", inactive: bool = True)
         if key not in ("type",):
             del root.attrib[key]
     _drop_foreign(root)
+    tags: set[object] = {e.tag for e in root.iter()}  # to skip rewrites of absent elements
     for tag in ("title", "description"):
-        node = root.find(tag)
+        node = root.find(tag) if tag in tags else None
         if node is not None and not node.text:
             root.remove(node)   # libvirt reads these as strings; empty means absent
     if inactive:
-        for tgt in root.iterfind("devices/disk/target"):
+        for tgt in root.iterfind("devices/disk/target") if "disk" in tags else ():
             if tgt.get("tray") == "closed":
                 drop_attr(tgt, "tray")
-        for tune in root.findall("cputune/cachetune") + root.findall("cputune/memorytune"):
+        for tune in (root.findall("cputune/cachetune") + root.findall("cputune/memorytune")
+                     if "cputune" in tags else ()):
             drop_attr(tune, "id")
-        for label in root.findall("seclabel/imagelabel"):
+        for label in root.findall("seclabel/imagelabel") if "imagelabel" in tags else ():
             label.getparent().remove(label)  # type: ignore[union-attr]
-        for dsrc in root.iterfind("devices/disk/source"):
+        for dsrc in root.iterfind("devices/disk/source") if "seclabel" in tags else ():
             for dlabel in dsrc.findall("seclabel"):
                 if dlabel.get("labelskip") is not None:
                     drop_attr(dlabel, "labelskip")
@@ -287,7 +289,7 @@ def post_parse(root: Element, default_arch: str = "i686", inactive: bool = True)
         for disk in root.iterfind("devices/disk"):
             for node in disk.iter("source", "backingStore"):
                 drop_attr(node, "index")
-        for alias in list(root.iterfind("devices/*/alias")):
+        for alias in list(root.iterfind("devices/*/alias")) if "alias" in tags else ():
             if not alias.get("name", "").startswith("ua-"):
                 alias.getparent().remove(alias)  # type: ignore[union-attr]
     name = root.find("name")

@@ -90,7 +90,15 @@ class DomainDef:
 
     @property
     def uuid_bytes(self) -> bytes:
-        return uuidlib.UUID(self.uuid).bytes
+        text = self.uuid
+        if len(text) == 36:  # the canonical form parse() stores: skip uuid.UUID's checks
+            try:
+                raw = bytes.fromhex(text.replace("-", ""))
+            except ValueError:
+                raw = b""
+            if len(raw) == 16:
+                return raw
+        return uuidlib.UUID(text).bytes
 
     @property
     def title(self) -> str | None:

@@ -97,15 +97,17 @@ def _metadata(root: Element) -> None:
         seen.add(ns)
 
 
-def _units(root: Element) -> None:
+def _units(root: Element, tags: set[object]) -> None:
     for path, attr in _BITMAPS:
+        if path.rsplit("/", 1)[-1] not in tags:
+            continue
         for node in root.findall(path):
             if node.get(attr):
                 try:
                     node.set(attr, format_bitmap(parse_bitmap(node.get(attr, ""))))
                 except ValueError:
                     pass
-    for tag in ("hard_limit", "soft_limit", "swap_hard_limit", "min_guarantee"):
+    for tag in ("hard_limit", "soft_limit", "swap_hard_limit", "min_guarantee") if "memtune" in tags else ():
         limit = root.find(f"memtune/{tag}")
         if limit is None:
             continue
@@ -117,24 +119,26 @@ def _units(root: Element) -> None:
         node.text = str(kib)
         node.attrib.clear()
         node.set("unit", "KiB")
-    memtune = root.find("memtune")
+    memtune = root.find("memtune") if "memtune" in tags else None
     if memtune is not None and not len(memtune):
         root.remove(memtune)
     for path in ("features/hpt/maxpagesize", "devices/controller/pcihole64"):
+        if path.rsplit("/", 1)[-1] not in tags:
+            continue
         for node in root.findall(path):
             node.text = str(scale_to_kib(node.text, node.get("unit"), path.rsplit("/", 1)[-1]))
             node.set("unit", "KiB")
-    for page in root.findall("memoryBacking/hugepages/page"):
+    for page in root.findall("memoryBacking/hugepages/page") if "page" in tags else ():
         if page.get("size"):
             page.set("size", str(scale_to_kib(page.get("size"), page.get("unit"), "size")))
             page.set("unit", "KiB")
-    tseg = root.find("features/smm/tseg")
+    tseg = root.find("features/smm/tseg") if "tseg" in tags else None
     if tseg is not None:
         kib = scale_to_kib(tseg.text, tseg.get("unit"), "tseg", default_unit="MiB")
         value, unit = pretty_size(kib * 1024)
         tseg.text = str(value)
         tseg.set("unit", unit)
-    for size in root.findall("devices/shmem/size"):
+    for size in root.findall("devices/shmem/size") if "shmem" in tags else ():
         kib = scale_to_kib(size.text, size.get("unit"), "size", default_unit="b")
         size.text = str(kib // 1024)
         size.set("unit", "M")
@@ -197,19 +201,23 @@ def _firmware(root: Element) -> None:
 
 
 def _misc(root: Element, devices: Element) -> None:
-    _units(root)
-    _firmware(root)
-    for size in root.iter("max_size"):
+    # most rewrites below concern elements a given domain does not have: skip those cheaply
+    tags: set[object] = {e.tag for e in root.iter()}
+    _units(root, tags)
+    if "firmware" in tags:
+        _firmware(root)
+    for size in root.iter("max_size") if "max_size" in tags else ():
         parent = size.getparent()
         if parent is not None and parent.tag == "metadata_cache":
             size.text = str(scale_bytes(size.text, size.get("unit"), "max_size"))
             size.set("unit", "bytes")
     _iothreads(root)
-    _metadata(root)
-    for menu in root.findall("os/bootmenu"):
+    if "metadata" in tags:
+        _metadata(root)
+    for menu in root.findall("os/bootmenu") if "bootmenu" in tags else ():
         if menu.get("enable") != "yes":
             drop_attr(menu, "timeout")
-    for tgt in devices.findall("channel/target"):
+    for tgt in devices.findall("channel/target") if "channel" in tags else ():
         drop_attr(tgt, "state")
     for net_src in devices.findall("interface/source"):
         drop_attr(net_src, "portid")
@@ -217,10 +225,10 @@ def _misc(root: Element, devices: Element) -> None:
         if net.get("type") in ("hostdev", "vhostuser", "vdpa", "user", "null", "vds"):
             for ref in net.findall("filterref"):
                 net.remove(ref)
-    for boot in root.iter("boot"):
+    for boot in root.iter("boot") if "boot" in tags else ():
         if boot.get("loadparm"):
             boot.set("loadparm", boot.get("loadparm", "").upper())
-    for zpci in root.iter("zpci"):
+    for zpci in root.iter("zpci") if "zpci" in tags else ():
         zpci.set("uid", _hex(zpci.get("uid"), 4))
         zpci.set("fid", _hex(zpci.get("fid"), 8))
     for fs in devices.findall("filesystem"):
@@ -230,7 +238,7 @@ def _misc(root: Element, devices: Element) -> None:
     for disk in devices.findall("disk"):
         if disk.get("snapshot") == "no" and disk.find("readonly") is not None:
             drop_attr(disk, "snapshot")
-    for cell_parent in root.findall("cpu/numa"):
+    for cell_parent in root.findall("cpu/numa") if "numa" in tags else ():
         cells = cell_parent.findall("cell")
         ordered = sorted(cells, key=lambda x: int(x.get("id", "0")))
         if ordered != cells:
@@ -238,7 +246,7 @@ def _misc(root: Element, devices: Element) -> None:
                 cell_parent.remove(cell)
             for cell in ordered:
                 cell_parent.append(cell)
-    cputune = root.find("cputune")
+    cputune = root.find("cputune") if "cputune" in tags else None
     if cputune is not None:
         _split_sched(cputune, "vcpusched", "vcpus")
         _split_sched(cputune, "iothreadsched", "iothreads")
@@ -256,10 +264,10 @@ def _misc(root: Element, devices: Element) -> None:
     for fs in devices.findall("filesystem"):
         if fs.get("type") is None:
             fs.set("type", "mount")
-    for backend in devices.findall("rng/backend"):
+    for backend in devices.findall("rng/backend") if "rng" in tags else ():
         if backend.get("model") == "random" and not (backend.text or "").strip():
             backend.text = "/dev/random"
-    cpu = root.find("cpu")
+    cpu = root.find("cpu") if "cpu" in tags else None
     if cpu is not None and cpu.get("mode") in ("host-model", "host-passthrough", "maximum"):
         model = cpu.find("model")
         if model is not None and not (model.text or "").strip() \
@@ -267,11 +275,11 @@ def _misc(root: Element, devices: Element) -> None:
             cpu.remove(model)
     # tristate features written as <pmu state='on'/> (acpi, apic, pae... stay bare)
     for tag in ("pmu", "vmcoreinfo", "pvspinlock", "hap", "vmport", "smm", "htm", "nested-hv",
-                "ccf-assist"):
+                "ccf-assist") if "features" in tags else ():
         node = root.find(f"features/{tag}")
         if node is not None and node.get("state") is None:
             node.set("state", "on")
-    for backend in devices.findall("rng/backend"):
+    for backend in devices.findall("rng/backend") if "rng" in tags else ():
         if backend.get("model") == "egd":
             _chardev(backend)
     for disk in devices.findall("disk"):
@@ -279,14 +287,14 @@ def _misc(root: Element, devices: Element) -> None:
             disk.remove(mirror)
         if disk.get("type") == "vhostuser" and disk.get("snapshot") is None:
             disk.set("snapshot", "no")
-    for shmem in devices.findall("shmem"):
+    for shmem in devices.findall("shmem") if "shmem" in tags else ():
         if shmem.find("model") is None:
             shmem.insert(0, shmem.makeelement("model", {"type": "ivshmem"}))
     for vid in devices.findall("video"):
         model = vid.find("model")
         if model is not None and model.get("primary") == "no":
             drop_attr(model, "primary")
-    hyperv = root.find("features/hyperv")
+    hyperv = root.find("features/hyperv") if "hyperv" in tags else None
     if hyperv is not None and hyperv.get("mode") is None:
         hyperv.set("mode", "custom")
     for fs in devices.findall("filesystem"):

@@ -105,7 +105,8 @@ def generate_ifnames(d: DomainDef) -> None:
     Names libvirt itself generates (vnetN, macvtapN, macvlanN) are dropped when parsing a
     definition, so such interfaces get a testnetN name too.
     """
-    for iface in d.interfaces:
+    ifaces = d.interfaces
+    for iface in ifaces:
         dev = iface.target_dev
         if dev and dev.startswith(_GENERATED_PREFIXES):
             target = iface.el.find("target")
@@ -113,8 +114,8 @@ def generate_ifnames(d: DomainDef) -> None:
                 del target.attrib["dev"]
                 if not target.attrib:
                     iface.el.remove(target)
-    used = {i.target_dev for i in d.interfaces if i.target_dev}
-    for iface in d.interfaces:
+    used = {i.target_dev for i in ifaces if i.target_dev}
+    for iface in ifaces:
         if iface.target_dev:
             continue
         n = 0
