@@ -214,15 +214,18 @@ def _maybe_add(devices: Element, ctype: str, idx: int) -> None:
 
 def add_implicit_controllers(devices: Element) -> None:
     """Controllers libvirt adds for drive addresses, virtio channels and smartcards."""
-    for ctype, bus in (("scsi", "scsi"), ("fdc", "fdc"), ("ide", "ide"), ("sata", "sata")):
-        top = -1
-        for disk in devices.findall("disk"):
-            tgt = disk.find("target")
-            addr = disk.find("address")
-            if tgt is None or tgt.get("bus") != bus or addr is None or addr.get("type") != "drive":
-                continue
-            top = max(top, int(addr.get("controller", "0")))
-        for i in range(top + 1):
+    buses = (("scsi", "scsi"), ("fdc", "fdc"), ("ide", "ide"), ("sata", "sata"))
+    tops: dict[str, int] = {}  # bus -> highest controller index of its drive addresses
+    for disk in devices.findall("disk"):
+        tgt = disk.find("target")
+        addr = disk.find("address")
+        if tgt is None or addr is None or addr.get("type") != "drive":
+            continue
+        bus = tgt.get("bus", "")
+        if bus in ("scsi", "fdc", "ide", "sata"):
+            tops[bus] = max(tops.get(bus, -1), int(addr.get("controller", "0")))
+    for ctype, bus in buses if tops else ():
+        for i in range(tops.get(bus, -1) + 1):
             _maybe_add(devices, ctype, i)
     for tag in ("channel", "console"):
         for chr_ in devices.findall(tag):

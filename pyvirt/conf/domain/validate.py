@@ -178,6 +178,9 @@ def _chr_required(holder: Element, kind: str, target_type: str | None = None) ->
 
 def _chr_holders(devices: Element) -> list[tuple[Element, str, str | None]]:
     out: list[tuple[Element, str, str | None]] = []
+    present = {d.tag for d in devices}
+    if not present.intersection(("serial", "parallel", "console", "channel", "smartcard", "redirdev", "rng")):
+        return out
     for tag in ("serial", "parallel", "console", "channel"):
         for dev in devices.findall(tag):
             tgt = dev.find("target")
@@ -217,9 +220,10 @@ def check_pci_addresses(root: Element) -> None:
 
 def check_devices(devices: Element) -> None:
     """Raise libvirt's error for the first device attribute it does not know."""
+    present = {d.tag for d in devices}
     for tag in _PARSE_ORDER:
         check = _CHECKS.get(tag)
-        if check is None:
+        if check is None or tag not in present:
             continue
         for dev in devices.findall(tag):
             check(dev)
