@@ -250,9 +250,10 @@ class Server:
             finally:
                 deferred, client.deferred = client.deferred, None
             if reply is not None and not client.closed:
-                client.send(reply)
-            for frame in deferred:
-                client.send(frame)
+                client.send(b"".join([reply, *deferred]) if deferred else reply)  # one write
+            else:
+                for frame in deferred:
+                    client.send(frame)
             client.request_done()
             return
         try:
