@@ -14,8 +14,6 @@ import ssl
 import stat
 from dataclasses import dataclass, field
 
-from cryptography import x509
-
 from .. import constants as c
 from ..errors import LibvirtError, make_error
 from .config import AUTH_NONE, DaemonConfig
@@ -184,6 +182,8 @@ def peer_dn(ssl_object: ssl.SSLObject | None) -> str | None:
     der = ssl_object.getpeercert(binary_form=True)
     if not der:
         return None
+    from cryptography import x509  # only TLS clients need it: ~4 MiB the daemon need not carry
+
     cert = x509.load_der_x509_certificate(der)
     return ",".join(rdn.rfc4514_string() for rdn in cert.subject.rdns)
 
