@@ -23,7 +23,7 @@ from .validate import check_devices, check_devices_late, check_pci_addresses
 __all__ = ["post_parse", "check_uuid", "check_mac", "OS_TYPES", "VIRT_TYPES"]
 
 
-def _memory(root: Element) -> None:
+def _memory(root: Element, tags: set[object]) -> None:
     for tag in ("maxMemory", "memory", "currentMemory"):
         node = root.find(tag)
         if node is None:
@@ -32,7 +32,7 @@ def _memory(root: Element) -> None:
         node.text = str(kib)
         node.set("unit", "KiB")
     numa_total = 0
-    for cell in root.findall("cpu/numa/cell"):
+    for cell in root.findall("cpu/numa/cell") if "cell" in tags else ():
         if cell.get("memory") is not None:
             kib = scale_to_kib(cell.get("memory"), cell.get("unit"), "memory")
             cell.set("memory", str(kib))
@@ -40,7 +40,7 @@ def _memory(root: Element) -> None:
             numa_total += kib
     mem = root.find("memory")
     hotplug = 0
-    for dimm in root.findall("devices/memory/target/size"):
+    for dimm in root.findall("devices/memory/target/size") if "size" in tags else ():
         kib = scale_to_kib(dimm.text, dimm.get("unit"), "size")
         dimm.text = str(kib)
         dimm.set("unit", "KiB")
@@ -216,8 +216,8 @@ def _default_bus(dev: str, device: str) -> str | None:
 _BOOT_HOLDERS = ("disk", "interface", "hostdev", "redirdev", "filesystem")
 
 
-def _boot(root: Element, devices: Element, os_type: str) -> None:
-    menu = root.find("os/bootmenu")
+def _boot(root: Element, devices: Element, os_type: str, tags: set[object]) -> None:
+    menu = root.find("os/bootmenu") if "bootmenu" in tags else None
     if menu is not None and menu.get("enable") == "yes" and menu.get("timeout") is not None:
         timeout = menu.get("timeout", "")
         if not timeout.isdigit():
@@ -229,7 +229,8 @@ def _boot(root: Element, devices: Element, os_type: str) -> None:
     if os_type != "hvm":
         return
     os_boot = root.findall("os/boot")
-    per_device = [b for tag in _BOOT_HOLDERS for d in devices.findall(tag) for b in d.findall("boot")]
+    per_device = ([b for tag in _BOOT_HOLDERS for d in devices.findall(tag) for b in d.findall("boot")]
+                  if "boot" in tags else [])
     if os_boot and per_device:
         raise _err(c.VIR_ERR_CONFIG_UNSUPPORTED,
                    "per-device boot elements cannot be used together with os/boot elements")
@@ -305,7 +306,7 @@ def post_parse(root: Element, default_arch: str = "i686", inactive: bool = True)
     else:
         uuid_el.text = check_uuid(uuid_el.text or "")
     _os(root, virt, default_arch)
-    _memory(root)
+    _memory(root, tags)
     _vcpu(root)
     _clock(root)
     _lifecycle(root)
@@ -322,7 +323,7 @@ def post_parse(root: Element, default_arch: str = "i686", inactive: bool = True)
     _duplicate_disks(devices)
     _interfaces(devices)
     _hostdevs(devices)
-    _boot(root, devices, os_type)
+    _boot(root, devices, os_type, tags)
     _cpu(root)
     _misc(root, devices)
     for node in root.iter("address"):
