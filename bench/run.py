@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/run.py [--quick] [--write docs/benchmarks.md]
 
-Both sides run in this one process and machine, alternating, so the ratios are
+Both sides run in this one process and machine, their time slices interleaved, so the ratios are
 comparable even on a noisy shared host (absolute times are not). libvirt is
 Debian's python3-libvirt (C library); pyvirt is ``pyvirt.libvirt``, the same
 libvirt-python API. Whole-process rows compare ``pyvirsh`` with ``virsh``.
@@ -43,54 +43,68 @@ def domain_xml(i: int) -> str:
     return DOMAIN_XML.format(name=f"bench{i}", a=(i >> 16) & 255, b=(i >> 8) & 255, c=i & 255)
 
 
-def rate(fn: Callable[[], Any], seconds: float) -> float:
-    """Calls per second of *fn*, best of three slices of *seconds*/3."""
-    best = 0.0
-    for _ in range(3):
-        n = 0
-        end = time.perf_counter() + seconds / 3
-        start = time.perf_counter()
-        while True:
-            for _ in range(100):
-                fn()
-            n += 100
-            now = time.perf_counter()
-            if now >= end:
-                break
-        best = max(best, n / (now - start))
-    return best
+SLICES = 6  # per side; libvirt's and pyvirt's slices alternate so load changes hit both
 
 
-def bench_calls(mod: Any, seconds: float) -> dict[str, float]:
-    conn = mod.open("test:///default")
-    out: dict[str, float] = {}
-    out["lookupByName+info (calls/s)"] = rate(lambda: conn.lookupByName("test").info(), seconds)
-    dom = conn.lookupByName("test")
-    out["XMLDesc (calls/s)"] = rate(lambda: dom.XMLDesc(0), seconds)
-    counter = iter(range(10**9))
+def _slice(fn: Callable[[], Any], seconds: float) -> float:
+    """Calls per second of *fn* over about *seconds*."""
+    n = 0
+    end = time.perf_counter() + seconds
+    start = time.perf_counter()
+    while True:
+        for _ in range(100):
+            fn()
+        n += 100
+        now = time.perf_counter()
+        if now >= end:
+            return n / (now - start)
 
-    def define() -> None:
-        conn.defineXML(domain_xml(next(counter)))
 
-    out["defineXML (calls/s)"] = rate(define, seconds)
-    conn.close()
+def rate_pair(fns: tuple[Callable[[], Any], Callable[[], Any]], seconds: float) -> tuple[float, float]:
+    """Best calls/s of each of two functions, their slices interleaved (libvirt, pyvirt, ...)."""
+    best = [0.0, 0.0]
+    for _ in range(SLICES):
+        for side, fn in enumerate(fns):
+            best[side] = max(best[side], _slice(fn, seconds / SLICES))
+    return best[0], best[1]
+
+
+def bench_calls(mods: tuple[Any, Any], seconds: float) -> dict[str, tuple[float, float]]:
+    """In-process call rates of both libraries on the same calls, interleaved."""
+    conns = [m.open("test:///default") for m in mods]
+    out: dict[str, tuple[float, float]] = {}
+    out["lookupByName+info (calls/s)"] = rate_pair(
+        (lambda: conns[0].lookupByName("test").info(), lambda: conns[1].lookupByName("test").info()), seconds)
+    doms = [cn.lookupByName("test") for cn in conns]
+    out["XMLDesc (calls/s)"] = rate_pair((lambda: doms[0].XMLDesc(0), lambda: doms[1].XMLDesc(0)), seconds)
+    counters = [iter(range(10**9)), iter(range(10**9))]
+
+    def define(side: int) -> Callable[[], None]:
+        return lambda: conns[side].defineXML(domain_xml(next(counters[side])))
+
+    out["defineXML (calls/s)"] = rate_pair((define(0), define(1)), seconds)
+    for cn in conns:
+        cn.close()
     return out
 
 
-def bench_list(mod: Any, count: int) -> float:
-    """Seconds for listAllDomains() over *count* defined domains (best of 5)."""
-    conn = mod.open("test:///default")
-    have = len(conn.listAllDomains())
-    for i in range(have, count):
-        conn.defineXML(domain_xml(1_000_000 + i))
-    best = float("inf")
-    for _ in range(5):
-        t0 = time.perf_counter()
-        doms = conn.listAllDomains()
-        best = min(best, time.perf_counter() - t0)
-    assert len(doms) >= count
-    conn.close()
-    return best
+def bench_list(mods: tuple[Any, Any], count: int) -> tuple[float, float]:
+    """Seconds for listAllDomains() over *count* defined domains (best of 7, interleaved)."""
+    conns = [m.open("test:///default") for m in mods]
+    for cn in conns:
+        for i in range(len(cn.listAllDomains()), count):
+            cn.defineXML(domain_xml(1_000_000 + i))
+    best = [float("inf"), float("inf")]
+    for _ in range(7):
+        for side, cn in enumerate(conns):
+            t0 = time.perf_counter()
+            doms = cn.listAllDomains()
+            best[side] = min(best[side], time.perf_counter() - t0)
+            assert len(doms) >= count
+            del doms  # freeing one side's objects must not land in the other side's timing
+    for cn in conns:
+        cn.close()
+    return best[0], best[1]
 
 
 def compile_package() -> None:
@@ -105,15 +119,17 @@ def compile_package() -> None:
     compileall.compile_dir(str(ROOT / "pyvirt"), quiet=1)
 
 
-def bench_process(argv: list[str], runs: int) -> float:
-    """Median wall time of running *argv* to completion (after one warm-up run)."""
-    subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
+def bench_process(argvs: list[list[str]], runs: int) -> list[float]:
+    """Median wall time of running each argv to completion, runs interleaved (after a warm-up)."""
+    times: list[list[float]] = [[] for _ in argvs]
+    for argv in argvs:
         subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    for _ in range(runs):
+        for k, argv in enumerate(argvs):
+            t0 = time.perf_counter()
+            subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+            times[k].append(time.perf_counter() - t0)
+    return [statistics.median(t) for t in times]
 
 
 def main() -> None:
@@ -126,21 +142,18 @@ def main() -> None:
     runs = 3 if args.quick else 15
 
     rows: list[tuple[str, float, float, str]] = []  # name, libvirt, pyvirt, unit
-    lv = bench_calls(real, seconds)
-    pv = bench_calls(ours, seconds)
-    for key in lv:
-        rows.append((key, lv[key], pv[key], "higher is better"))
-    rows.append((f"listAllDomains with {count} domains (s)", bench_list(real, count), bench_list(ours, count),
-                 "lower is better"))
+    mods = (real, ours)
+    for key, (a, b) in bench_calls(mods, seconds).items():
+        rows.append((key, a, b, "higher is better"))
+    rows.append((f"listAllDomains with {count} domains (s)", *bench_list(mods, count), "lower is better"))
     compile_package()
     pyvirsh = shutil.which("pyvirsh") or str(Path(sys.executable).with_name("pyvirsh"))
-    rows.append(("`list --all` whole process (s)",
-                 bench_process(["virsh", "-c", "test:///default", "list", "--all"], runs),
-                 bench_process([pyvirsh, "-c", "test:///default", "list", "--all"], runs),
-                 "lower is better"))
-
-    no_site = bench_process([sys.executable, "-S", "-c", "pass"], runs)
-    with_site = bench_process([sys.executable, "-c", "pass"], runs)
+    virsh_t, pyvirsh_t, no_site, with_site = bench_process(
+        [["virsh", "-c", "test:///default", "list", "--all"],
+         [pyvirsh, "-c", "test:///default", "list", "--all"],
+         [sys.executable, "-S", "-c", "pass"],
+         [sys.executable, "-c", "pass"]], runs)
+    rows.append(("`list --all` whole process (s)", virsh_t, pyvirsh_t, "lower is better"))
 
     lines = ["| benchmark | libvirt 9.0 | pyvirt | pyvirt / libvirt |", "|---|---:|---:|---:|"]
     for name, a, b, how in rows:
