@@ -240,6 +240,11 @@ class Connection:
     def get_security_model(self) -> list[str]:
         return list(self._driver.node_get_security_model())
 
+    def set_keep_alive(self, interval: int, count: int) -> int:
+        """Ping the peer every *interval* s; drop after *count* unanswered (remote only, like libvirt)."""
+        self._driver.connect_set_keep_alive(interval, count)
+        return 0
+
     def get_memory_parameters(self, flags: int = 0) -> dict[str, Any]:
         return self._driver.node_get_memory_parameters(flags)
 

@@ -108,9 +108,10 @@ def _set_alias(elem: Element, name: str) -> None:
 
 def _drive_addr(elem: Element) -> tuple[int, int, int, int]:
     a = elem.find("address")
-    if a is None:
+    # Only drive addresses carry controller/bus/target/unit; a virtio disk's is a PCI address.
+    if a is None or a.get("type", "drive") != "drive":
         return (0, 0, 0, 0)
-    return tuple(int(a.get(k, "0")) for k in ("controller", "bus", "target", "unit"))  # type: ignore[return-value]
+    return tuple(int(a.get(k, "0"), 0) for k in ("controller", "bus", "target", "unit"))  # type: ignore[return-value]
 
 
 def disk_alias(disk: Element, scsi_model: str | None = None) -> str:
