@@ -6,7 +6,7 @@ from ... import constants as c
 from ..base import InterfaceRef
 from .common import TestBase, err, flags_ok
 from .state import IfaceObj
-from .xmldefs import InterfaceDef
+from . import xmldefs
 
 __all__ = ["InterfacesMixin"]
 
@@ -105,7 +105,7 @@ class InterfacesMixin(TestBase):
     def interface_define_xml(self, xml: str, flags: int = 0) -> InterfaceRef:
         self.check_writable()
         flags_ok(flags, c.VIR_INTERFACE_DEFINE_VALIDATE, "testInterfaceDefineXML")
-        idef = InterfaceDef.parse(xml)
+        idef = xmldefs.InterfaceDef.parse(xml)
         with self._lock:
             cur = self.st.ifaces.get(idef.name)
             if cur is not None:

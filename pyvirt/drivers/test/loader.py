@@ -13,8 +13,8 @@ from ...errors import LibvirtError, make_error
 from .defaults import DEFAULT_NODE_XML, DEFAULT_POOL_CAPACITY, default_cells
 from .iothreads import initial_poll_info
 from .state import DevObj, DomObj, IfaceObj, NetObj, PoolObj, TestState, VolObj
-from .xmldefs import (TEST_NS, DomainDef, InterfaceDef, NetworkDef, NodeDeviceDef, SnapshotDef,
-                      StoragePoolDef, StorageVolDef, capabilities_xml)
+from . import xmldefs
+from .xmldefs import TEST_NS, DomainDef, SnapshotDef, capabilities_xml
 
 __all__ = ["build_default", "build_from_file", "generate_ifnames", "start_domain", "add_snapshot_from_def"]
 
@@ -229,7 +229,7 @@ def _check_taint(dom: DomObj) -> None:
 
 def _parse_networks(st: TestState, root: Any, base: str | None) -> None:
     for node in root.findall("network"):
-        nd = NetworkDef.from_element(_resolve(node, base))
+        nd = xmldefs.NetworkDef.from_element(_resolve(node, base))
         old = st.networks.get(nd.name)
         if old is not None and old.def_.uuid != nd.uuid:
             raise make_error(c.VIR_ERR_OPERATION_FAILED,
@@ -239,7 +239,7 @@ def _parse_networks(st: TestState, root: Any, base: str | None) -> None:
 
 def _parse_interfaces(st: TestState, root: Any, base: str | None) -> None:
     for node in root.findall("interface"):
-        idef = InterfaceDef.from_element(_resolve(node, base))
+        idef = xmldefs.InterfaceDef.from_element(_resolve(node, base))
         st.ifaces[idef.name] = IfaceObj(idef, active=True)
 
 
@@ -255,7 +255,7 @@ def _parse_pools(st: TestState, root: Any, base: str | None) -> None:
         vol_nodes = el.findall("volume")
         for v in vol_nodes:
             el.remove(v)
-        pdef = StoragePoolDef.from_element(el)
+        pdef = xmldefs.StoragePoolDef.from_element(el)
         if pdef.name in st.pools:
             raise make_error(c.VIR_ERR_OPERATION_FAILED,
                              f"pool '{pdef.name}' already exists with uuid {st.pools[pdef.name].def_.uuid}",
@@ -264,7 +264,7 @@ def _parse_pools(st: TestState, root: Any, base: str | None) -> None:
         pool_defaults(pool)
         st.add_pool(pool)
         for vnode in vol_nodes:
-            vdef = StorageVolDef.from_element(_resolve(vnode, base), pool_type=pdef.type)
+            vdef = xmldefs.StorageVolDef.from_element(_resolve(vnode, base), pool_type=pdef.type)
             if not vdef.target_path:
                 vdef.target_path = f"{pdef.target_path}/{vdef.name}"
             if not vdef.key:
@@ -279,7 +279,7 @@ def _parse_pools(st: TestState, root: Any, base: str | None) -> None:
 
 def _parse_devices(st: TestState, root: Any, base: str | None) -> None:
     for node in root.findall("device"):
-        ddef = NodeDeviceDef.from_element(_resolve(node, base))
+        ddef = xmldefs.NodeDeviceDef.from_element(_resolve(node, base))
         if not ddef.name:
             raise _err("no device name")
         st.devs[ddef.name] = DevObj(ddef)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
@@ -11,7 +11,11 @@ from ...conf.xmlutil import parse_xml
 from ..base import NetworkRef
 from .common import Event, TestBase, err, flags_ok
 from .state import NetObj
-from .xmldefs import NetworkDef, uuid_str
+from . import xmldefs
+from .xmldefs import uuid_str
+
+if TYPE_CHECKING:
+    from .xmldefs import NetworkDef
 
 __all__ = ["NetworksMixin"]
 
@@ -138,7 +142,7 @@ class NetworksMixin(TestBase):
     def network_create_xml_flags(self, xml: str, flags: int = 0) -> NetworkRef:
         self.check_writable()
         flags_ok(flags, c.VIR_NETWORK_CREATE_VALIDATE, "testNetworkCreateXMLFlags")
-        nd = NetworkDef.parse(xml)
+        nd = xmldefs.NetworkDef.parse(xml)
         with self._lock:
             n, _ = self._assign(nd, True, True)
             n.active = True
@@ -153,7 +157,7 @@ class NetworksMixin(TestBase):
     def network_define_xml_flags(self, xml: str, flags: int = 0) -> NetworkRef:
         self.check_writable()
         flags_ok(flags, c.VIR_NETWORK_DEFINE_VALIDATE, "testNetworkDefineXMLFlags")
-        nd = NetworkDef.parse(xml)
+        nd = xmldefs.NetworkDef.parse(xml)
         with self._lock:
             n, _ = self._assign(nd, False, False)
             n.persistent = True

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import copy
+from typing import TYPE_CHECKING
 
 from ... import constants as c
 from ..base import NodeDeviceRef
 from .common import Event, TestBase, err, flags_ok
 from .state import DevObj
-from .xmldefs import NodeDeviceDef
+from . import xmldefs
+
+if TYPE_CHECKING:
+    from .xmldefs import NodeDeviceDef
 
 __all__ = ["NodeDevMixin"]
 
@@ -117,14 +121,14 @@ class NodeDevMixin(TestBase):
         if fc is not None:
             fc.find("wwnn").text = wwnn
             fc.find("wwpn").text = wwpn
-        self.st.devs["scsi_host12"] = DevObj(NodeDeviceDef(root))
+        self.st.devs["scsi_host12"] = DevObj(xmldefs.NodeDeviceDef(root))
         return ("node_device", c.VIR_NODE_DEVICE_EVENT_ID_LIFECYCLE, "scsi_host12", NodeDeviceRef("scsi_host12"),
                 (c.VIR_NODE_DEVICE_EVENT_CREATED, 0))
 
     def node_device_create_xml(self, xml: str, flags: int = 0) -> NodeDeviceRef:
         self.check_writable()
         flags_ok(flags, c.VIR_NODE_DEVICE_CREATE_XML_VALIDATE, "testNodeDeviceCreateXML")
-        ddef = NodeDeviceDef.parse(xml, create=True)
+        ddef = xmldefs.NodeDeviceDef.parse(xml, create=True)
         fc = ddef.root.find("capability[@type='scsi_host']/capability[@type='fc_host']")
         if fc is None:
             raise _nd_err("Device is not a fibre channel HBA")

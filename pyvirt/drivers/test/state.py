@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ... import constants as c
 from ...events import EventBus
 from ..base import DomainRef
-from .xmldefs import DomainDef, InterfaceDef, NetworkDef, NodeDeviceDef, StoragePoolDef, StorageVolDef
+from .xmldefs import DomainDef
+
+if TYPE_CHECKING:  # imported on first use at run time (see xmldefs)
+    from .xmldefs import InterfaceDef, NetworkDef, NodeDeviceDef, StoragePoolDef, StorageVolDef
 
 __all__ = ["TestState", "DomObj", "SnapObj", "NetObj", "PoolObj", "IfaceObj", "DevObj",
            "acquire_default", "release_default"]

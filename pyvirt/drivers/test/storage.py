@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ... import constants as c
 from ...conf.xmlutil import parse_xml
 from ..base import StoragePoolRef, StorageVolRef
@@ -9,7 +11,11 @@ from .common import Event, TestBase, err, flags_ok
 from .defaults import POOL_SOURCES_LOGICAL, POOL_SOURCES_NETFS
 from .loader import pool_defaults
 from .state import PoolObj, VolObj
-from .xmldefs import StoragePoolDef, StorageVolDef, uuid_str
+from . import xmldefs
+from .xmldefs import uuid_str
+
+if TYPE_CHECKING:
+    from .xmldefs import StoragePoolDef, StorageVolDef
 
 __all__ = ["StorageMixin"]
 
@@ -174,7 +180,7 @@ class StorageMixin(TestBase):
     def storage_pool_create_xml(self, xml: str, flags: int = 0) -> StoragePoolRef:
         self.check_writable()
         flags_ok(flags, 0, "testStoragePoolCreateXML")
-        pdef = StoragePoolDef.parse(xml)
+        pdef = xmldefs.StoragePoolDef.parse(xml)
         events: list[Event] = []
         with self._lock:
             p = self._add_pool(pdef, True)
@@ -196,7 +202,7 @@ class StorageMixin(TestBase):
     def storage_pool_define_xml(self, xml: str, flags: int = 0) -> StoragePoolRef:
         self.check_writable()
         flags_ok(flags, c.VIR_STORAGE_POOL_DEFINE_VALIDATE, "testStoragePoolDefineXML")
-        pdef = StoragePoolDef.parse(xml)
+        pdef = xmldefs.StoragePoolDef.parse(xml)
         with self._lock:
             p = self._add_pool(pdef, False)
             ref = self._pref(p)
@@ -331,7 +337,7 @@ class StorageMixin(TestBase):
         return self._vol_search("target_path", path, "path")
 
     def _new_vol(self, p: PoolObj, xml: str) -> StorageVolDef:
-        vdef = StorageVolDef.parse(xml, pool_type=p.def_.type)
+        vdef = xmldefs.StorageVolDef.parse(xml, pool_type=p.def_.type)
         if vdef.name in p.volumes:
             raise err(c.VIR_ERR_OPERATION_FAILED, "storage vol already exists")
         if p.allocation + vdef.allocation > p.capacity:
@@ -359,7 +365,7 @@ class StorageMixin(TestBase):
         flags_ok(flags, c.VIR_STORAGE_VOL_CREATE_VALIDATE, "testStorageVolCreateXMLFrom")
         with self._lock:
             p = self._active_pool(pool.name)
-            vdef = StorageVolDef.parse(xml, pool_type=p.def_.type)
+            vdef = xmldefs.StorageVolDef.parse(xml, pool_type=p.def_.type)
             if vdef.name in p.volumes:
                 raise err(c.VIR_ERR_OPERATION_FAILED, "storage vol already exists")
             if clonevol.name not in p.volumes:

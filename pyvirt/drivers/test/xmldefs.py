@@ -118,7 +118,7 @@ class _UUIDMixin:
         el.text = u
 
 
-class NetworkDef(_UUIDMixin, _Simple):
+class _LocalNetworkDef(_UUIDMixin, _Simple):
     root_tag = "network"
     what = "network_definition"
 
@@ -171,7 +171,7 @@ class NetworkDef(_UUIDMixin, _Simple):
         return format_xml(root)
 
 
-class StoragePoolDef(_UUIDMixin, _Simple):
+class _LocalStoragePoolDef(_UUIDMixin, _Simple):
     root_tag = "pool"
     what = "pool_definition"
 
@@ -214,7 +214,7 @@ class StoragePoolDef(_UUIDMixin, _Simple):
         return out.replace("  <source/>\n", "  <source>\n  </source>\n")
 
 
-class StorageVolDef(_Simple):
+class _LocalStorageVolDef(_Simple):
     root_tag = "volume"
     what = "volume_definition"
 
@@ -300,7 +300,7 @@ class StorageVolDef(_Simple):
         return format_xml(root)
 
 
-class NodeDeviceDef(_Simple):
+class _LocalNodeDeviceDef(_Simple):
     root_tag = "device"
     what = "nodedev_definition"
 
@@ -336,7 +336,7 @@ class NodeDeviceDef(_Simple):
         return format_xml(root)
 
 
-class InterfaceDef(_Simple):
+class _LocalInterfaceDef(_Simple):
     root_tag = "interface"
     what = "interface_definition"
 
@@ -464,15 +464,15 @@ else:
         set_iothread_ids = LocalDomainDef.set_iothread_ids
         _vcpu_el = LocalDomainDef._vcpu_el
 
-try:
-    from ...conf.network import NetworkDef as _ConfNetworkDef
-except ImportError:
-    _ConfNetworkDef = None  # type: ignore[assignment,misc]
 
-if _ConfNetworkDef is not None:
-    _LocalNetworkDef = NetworkDef
+def _make_NetworkDef() -> Any:
+    """The test driver's NetworkDef, on the shared model when it imports (the stand-in otherwise)."""
+    try:
+        from ...conf.network import NetworkDef as _ConfNetworkDef
+    except ImportError:
+        return _LocalNetworkDef
 
-    class NetworkDef(_ConfNetworkDef):  # type: ignore[no-redef]
+    class NetworkDef(_ConfNetworkDef):
         """The shared network model with the constructor the loader uses."""
 
         @classmethod
@@ -486,13 +486,17 @@ if _ConfNetworkDef is not None:
         def copy(self) -> Any:
             return type(self)(copy.deepcopy(self.root))
 
-try:
-    from ...conf.storage_pool import StoragePoolDef as _ConfPoolDef
-except ImportError:
-    _ConfPoolDef = None  # type: ignore[assignment,misc]
+    return NetworkDef
 
-if _ConfPoolDef is not None:
-    class StoragePoolDef(_ConfPoolDef):  # type: ignore[no-redef]
+
+def _make_StoragePoolDef() -> Any:
+    """The test driver's StoragePoolDef, on the shared model when it imports (the stand-in otherwise)."""
+    try:
+        from ...conf.storage_pool import StoragePoolDef as _ConfPoolDef
+    except ImportError:
+        return _LocalStoragePoolDef
+
+    class StoragePoolDef(_ConfPoolDef):
         """The shared pool model (the driver keeps the sizes and passes them to to_xml)."""
 
         @classmethod
@@ -506,14 +510,17 @@ if _ConfPoolDef is not None:
         def copy(self) -> Any:
             return type(self)(copy.deepcopy(self.root))
 
+    return StoragePoolDef
 
-try:
-    from ...conf.interface import InterfaceDef as _ConfIfaceDef
-except ImportError:
-    _ConfIfaceDef = None  # type: ignore[assignment,misc]
 
-if _ConfIfaceDef is not None:
-    class InterfaceDef(_ConfIfaceDef):  # type: ignore[no-redef]
+def _make_InterfaceDef() -> Any:
+    """The test driver's InterfaceDef, on the shared model when it imports (the stand-in otherwise)."""
+    try:
+        from ...conf.interface import InterfaceDef as _ConfIfaceDef
+    except ImportError:
+        return _LocalInterfaceDef
+
+    class InterfaceDef(_ConfIfaceDef):
         """The shared interface model (MAC as "" when absent, as the driver indexes it)."""
 
         @classmethod
@@ -532,13 +539,17 @@ if _ConfIfaceDef is not None:
             m = self.root.find("mac")
             return (m.get("address") or "") if m is not None else ""
 
-try:
-    from ...conf.nodedev import NodeDeviceDef as _ConfDevDef
-except ImportError:
-    _ConfDevDef = None  # type: ignore[assignment,misc]
+    return InterfaceDef
 
-if _ConfDevDef is not None:
-    class NodeDeviceDef(_ConfDevDef):  # type: ignore[no-redef]
+
+def _make_NodeDeviceDef() -> Any:
+    """The test driver's NodeDeviceDef, on the shared model when it imports (the stand-in otherwise)."""
+    try:
+        from ...conf.nodedev import NodeDeviceDef as _ConfDevDef
+    except ImportError:
+        return _LocalNodeDeviceDef
+
+    class NodeDeviceDef(_ConfDevDef):
         """The shared node device model."""
 
         @classmethod
@@ -555,13 +566,17 @@ if _ConfDevDef is not None:
             new._parent_attrs = base._parent_attrs
             return new
 
-try:
-    from ...conf.storage_vol import StorageVolDef as _ConfVolDef
-except ImportError:
-    _ConfVolDef = None  # type: ignore[assignment,misc]
+    return NodeDeviceDef
 
-if _ConfVolDef is not None:
-    class StorageVolDef(_ConfVolDef):  # type: ignore[no-redef]
+
+def _make_StorageVolDef() -> Any:
+    """The test driver's StorageVolDef, on the shared model when it imports (the stand-in otherwise)."""
+    try:
+        from ...conf.storage_vol import StorageVolDef as _ConfVolDef
+    except ImportError:
+        return _LocalStorageVolDef
+
+    class StorageVolDef(_ConfVolDef):
         """The shared volume model, parsed for the pool type it belongs to."""
 
         @classmethod
@@ -577,3 +592,20 @@ if _ConfVolDef is not None:
 
         def to_xml(self, inactive: bool = False, vol_type: str | None = None) -> str:
             return super().to_xml(inactive)
+
+    return StorageVolDef
+
+
+_LAZY = {"NetworkDef": _make_NetworkDef, "StoragePoolDef": _make_StoragePoolDef,
+         "InterfaceDef": _make_InterfaceDef, "NodeDeviceDef": _make_NodeDeviceDef,
+         "StorageVolDef": _make_StorageVolDef}
+
+
+def __getattr__(name: str) -> Any:
+    """Models of object kinds other than domains, their conf modules imported on first use."""
+    maker = _LAZY.get(name)
+    if maker is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    cls = maker()
+    globals()[name] = cls
+    return cls
