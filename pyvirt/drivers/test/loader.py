@@ -317,7 +317,18 @@ def build_default() -> TestState:
 
     st.caps_factory = caps
     st._caps_xml = None
-    _populate(st, parse_xml(DEFAULT_NODE_XML, "node", "(test driver)"), None)
+    root = parse_xml(DEFAULT_NODE_XML, "node", "(test driver)")
+    _parse_node_info(st, root)
+    _parse_domains(st, root, None)
+    _parse_auth(st, root)
+
+    def rest() -> None:  # the built-in objects other than domains, parsed when first used
+        _parse_networks(st, root, None)
+        _parse_interfaces(st, root, None)
+        _parse_pools(st, root, None)
+        _parse_devices(st, root, None)
+
+    st.defer(rest)
     return st
 
 

@@ -158,16 +158,70 @@ class TestState:
         self.dom_uuid: dict[bytes, DomObj] = {}
         self.dom_id: dict[int, DomObj] = {}
         self.next_dom_id = 1
-        self.networks: dict[str, NetObj] = {}
-        self.net_uuid: dict[bytes, NetObj] = {}
-        self.ifaces: dict[str, IfaceObj] = {}
+        self._networks: dict[str, NetObj] = {}
+        self._net_uuid: dict[bytes, NetObj] = {}
+        self._ifaces: dict[str, IfaceObj] = {}
         self.iface_backup: dict[str, IfaceObj] | None = None
-        self.pools: dict[str, PoolObj] = {}
-        self.pool_uuid: dict[bytes, PoolObj] = {}
-        self.devs: dict[str, DevObj] = {}
+        self._pools: dict[str, PoolObj] = {}
+        self._pool_uuid: dict[bytes, PoolObj] = {}
+        self._devs: dict[str, DevObj] = {}
+        # loaders of object kinds not built yet (test:///default builds them on first use)
+        self._pending: list[Callable[[], None]] = []
         self.auths: list[tuple[str, str | None]] = []
         self.refs = 0
         self.callbacks: dict[int, str] = {}  # callback id -> family (for deregister checks)
+
+    def defer(self, loader: Callable[[], None]) -> None:
+        """Run *loader* before networks, interfaces, pools or node devices are first used."""
+        self._pending.append(loader)
+
+    def _load_pending(self) -> None:
+        with self.lock:  # another thread may be reading the same state
+            todo, self._pending = self._pending, []
+            for loader in todo:
+                loader()
+
+    @property
+    def networks(self) -> dict[str, NetObj]:
+        if self._pending:
+            self._load_pending()
+        return self._networks
+
+    @property
+    def net_uuid(self) -> dict[bytes, NetObj]:
+        if self._pending:
+            self._load_pending()
+        return self._net_uuid
+
+    @property
+    def ifaces(self) -> dict[str, IfaceObj]:
+        if self._pending:
+            self._load_pending()
+        return self._ifaces
+
+    @ifaces.setter
+    def ifaces(self, value: dict[str, IfaceObj]) -> None:
+        if self._pending:
+            self._load_pending()
+        self._ifaces = value
+
+    @property
+    def pools(self) -> dict[str, PoolObj]:
+        if self._pending:
+            self._load_pending()
+        return self._pools
+
+    @property
+    def pool_uuid(self) -> dict[bytes, PoolObj]:
+        if self._pending:
+            self._load_pending()
+        return self._pool_uuid
+
+    @property
+    def devs(self) -> dict[str, DevObj]:
+        if self._pending:
+            self._load_pending()
+        return self._devs
 
     @property
     def caps_xml(self) -> str:
