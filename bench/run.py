@@ -117,6 +117,9 @@ def compile_package() -> None:
     import compileall
 
     compileall.compile_dir(str(ROOT / "pyvirt"), quiet=1)
+    from pyvirt.cli.options import write_defs_cache
+
+    write_defs_cache()  # pyvirsh's command table, cached like a .pyc
 
 
 def bench_process(argvs: list[list[str]], runs: int) -> list[float]:

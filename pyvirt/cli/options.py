@@ -6,9 +6,10 @@ cmddefs.json, regenerated from the reference virsh by tests/cli/gen_cmddefs.py.
 from __future__ import annotations
 
 import importlib
-import json
+import marshal
 import os
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
@@ -99,10 +100,53 @@ class CommandTable(Mapping[str, CmdDef]):
         return len(self._raw)
 
 
+_DEFS = os.path.join(os.path.dirname(__file__), "cmddefs.json")
+_CACHE = os.path.join(os.path.dirname(__file__), "__pycache__",
+                      f"cmddefs.{sys.implementation.cache_tag}.marshal")
+
+
+def write_defs_cache() -> bool:
+    """Write the marshal copy of cmddefs.json that start-up reads instead (like a .pyc).
+
+    Returns False where the package directory is not writable (the JSON is read then).
+    """
+    import json
+
+    st = os.stat(_DEFS)
+    with open(_DEFS, encoding="utf-8") as fh:
+        raw = json.load(fh)
+    tmp = f"{_CACHE}.{os.getpid()}.tmp"
+    try:
+        os.makedirs(os.path.dirname(_CACHE), exist_ok=True)
+        with open(tmp, "wb") as out:
+            marshal.dump(((st.st_mtime_ns, st.st_size), raw), out)
+        os.replace(tmp, _CACHE)
+    except OSError:
+        return False
+    return True
+
+
+def _read_defs() -> dict[str, Any]:
+    """cmddefs.json's content, from its marshal copy when that is current (half the cost)."""
+    st = os.stat(_DEFS)
+    try:
+        with open(_CACHE, "rb") as fh:
+            key, raw = marshal.load(fh)
+        if key == (st.st_mtime_ns, st.st_size):
+            return raw
+    except (OSError, EOFError, ValueError, TypeError):
+        pass
+    if not sys.dont_write_bytecode:
+        write_defs_cache()  # for the next run
+    import json
+
+    with open(_DEFS, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
 def _load() -> tuple[list[Group], CommandTable, dict[str, str]]:
     # a plain file next to this module: importlib.resources costs more to import than the read
-    with open(os.path.join(os.path.dirname(__file__), "cmddefs.json"), encoding="utf-8") as fh:
-        raw = json.load(fh)
+    raw = _read_defs()
     groups = [Group(g["name"], g["keyword"], g["commands"]) for g in raw["groups"]]
     return groups, CommandTable(raw["commands"]), raw["command_aliases"]
 
