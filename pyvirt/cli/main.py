@@ -189,7 +189,35 @@ def parse_global(ctl: Ctl, argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None, stdin: IO[str] | None = None,
          stdout: IO[str] | None = None, stderr: IO[str] | None = None) -> int:
-    """Run pyvirsh with ARGV (argv[0] is the program name); return the exit status."""
+    """Run pyvirsh with ARGV (argv[0] is the program name); return the exit status.
+
+    Called as the program (no arguments), a one-shot run that left nothing behind (no
+    thread, no exit handler) ends the process at once: tearing down the interpreter's
+    modules and objects took longer than a simple command itself (~10 ms).
+    """
+    as_program = argv is None and stdin is None and stdout is None and stderr is None
+    status, interactive = _run(argv, stdin, stdout, stderr)
+    if as_program and not interactive:
+        _quick_exit(status)
+    return status
+
+
+def _quick_exit(status: int) -> None:
+    import atexit
+    import threading
+
+    if threading.active_count() != 1 or atexit._ncallbacks() != 0:
+        return  # something still needs the normal shutdown
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except Exception:  # noqa: BLE001 - let the normal shutdown report it
+        return
+    os._exit(status)
+
+
+def _run(argv: list[str] | None, stdin: IO[str] | None, stdout: IO[str] | None,
+         stderr: IO[str] | None) -> tuple[int, bool]:
     if argv is None:
         argv = list(sys.argv)
     out = stdout if stdout is not None else sys.stdout
@@ -207,20 +235,20 @@ def main(argv: list[str] | None = None, stdin: IO[str] | None = None,
                 toks = StringTokens(rest[0]) if len(rest) == 1 else ArgvTokens(rest)
                 cmds = parse(toks, ctl.error)
             except ParseError:
-                return 1
+                return 1, False
         if ctl.connname is not None:
             if not ctl.reconnect(None, False, False):
                 ctl.report_error()
-                return 1
+                return 1, ctl.imode
         if ctl.connname is None:
             ctl.connname = os.environ.get("VIRSH_DEFAULT_CONNECT_URI")
         if not ctl.imode:
-            return 0 if ctl.run(cmds) else 1
+            return (0 if ctl.run(cmds) else 1), False
         from .interactive import interact
         interact(ctl, inp)
-        return 0
+        return 0, True
     except Exit as e:
-        return e.code
+        return e.code, ctl.imode
     finally:
         if ctl.conn is not None:
             try:

@@ -80,14 +80,17 @@ class CommandTable(Mapping[str, CmdDef]):
     cost more than the command itself.
     """
 
-    def __init__(self, raw: dict[str, dict[str, Any]]) -> None:
+    def __init__(self, raw: dict[str, Any]) -> None:
         self._raw = raw
         self._built: dict[str, CmdDef] = {}
 
     def __getitem__(self, name: str) -> CmdDef:
         df = self._built.get(name)
         if df is None:
-            df = self._built[name] = _make_cmd(name, self._raw[name])
+            raw = self._raw[name]
+            if isinstance(raw, bytes):  # from the marshal cache
+                raw = marshal.loads(raw)
+            df = self._built[name] = _make_cmd(name, raw)
         return df
 
     def __contains__(self, name: object) -> bool:
@@ -118,8 +121,11 @@ def write_defs_cache() -> bool:
     tmp = f"{_CACHE}.{os.getpid()}.tmp"
     try:
         os.makedirs(os.path.dirname(_CACHE), exist_ok=True)
+        # each command stays marshalled until asked for: a run decodes one or two, and
+        # thousands of decoded dicts would also slow every garbage collection down
+        packed = dict(raw, commands={k: marshal.dumps(v) for k, v in raw["commands"].items()})
         with open(tmp, "wb") as out:
-            marshal.dump(((st.st_mtime_ns, st.st_size), raw), out)
+            marshal.dump(((st.st_mtime_ns, st.st_size), packed), out)
         os.replace(tmp, _CACHE)
     except OSError:
         return False

@@ -18,7 +18,15 @@ def _json() -> dict:
 def test_cache_round_trip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(options, "_CACHE", str(tmp_path / "defs.marshal"))
     assert options.write_defs_cache()
-    assert options._read_defs() == _json()
+    cached = options._read_defs()
+    want = _json()
+    assert set(cached) == set(want)
+    assert cached["groups"] == want["groups"] and cached["command_aliases"] == want["command_aliases"]
+    table = options.CommandTable(cached["commands"])
+    plain = options.CommandTable(want["commands"])
+    assert list(table) == list(plain)
+    for name in plain:
+        assert table[name] == plain[name]
 
 
 def test_stale_cache_is_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
