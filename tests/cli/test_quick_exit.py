@@ -12,7 +12,7 @@ QUICK = "import sys; from pyvirt.cli.main import main; sys.exit(main())"
 NORMAL = "import sys; from pyvirt.cli.main import main; sys.exit(main(list(sys.argv)))"
 
 
-@pytest.mark.parametrize("command, status", [("list --all; dominfo test", 0), ("dominfo test; dominfo nosuch", 1)])
+@pytest.mark.parametrize("command, status", [("list --all; domstate test --reason", 0), ("domstate test; dominfo nosuch", 1)])
 def test_quick_exit_keeps_output_and_status(command: str, status: int) -> None:
     runs = [subprocess.run([sys.executable, "-c", code, "-c", "test:///default", command],
                            capture_output=True, text=True) for code in (QUICK, NORMAL)]
