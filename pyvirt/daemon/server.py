@@ -44,6 +44,7 @@ def _peer_identity(sock: socket.socket | None, service: Service, dn: str | None)
 #: driver modules whose every call is quick and in memory (safe to serve on the loop thread)
 INLINE_DRIVER_MODULES = ("pyvirt.drivers.test",)
 _inline_types: dict[type, bool] = {}
+_inline_procs: dict[tuple[int, int], bool] = {}
 
 
 def _runs_inline(driver: object, hdr: Header) -> bool:
@@ -56,9 +57,13 @@ def _runs_inline(driver: object, hdr: Header) -> bool:
         ok = _inline_types[kind] = kind.__module__.startswith(INLINE_DRIVER_MODULES)
     if not ok:
         return False
-    from .wire import procedure
-    spec = procedure(hdr.proc, hdr.prog)
-    return spec is not None and spec.stream is None  # streams may wait for data: workers only
+    key = (hdr.prog, hdr.proc)
+    inline = _inline_procs.get(key)
+    if inline is None:
+        from .wire import procedure
+        spec = procedure(hdr.proc, hdr.prog)
+        inline = _inline_procs[key] = spec is not None and spec.stream is None  # streams may wait: workers
+    return inline
 
 
 class Server:
