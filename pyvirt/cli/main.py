@@ -196,10 +196,32 @@ def main(argv: list[str] | None = None, stdin: IO[str] | None = None,
     modules and objects took longer than a simple command itself (~10 ms).
     """
     as_program = argv is None and stdin is None and stdout is None and stderr is None
-    status, interactive = _run(argv, stdin, stdout, stderr)
-    if as_program and not interactive:
-        _quick_exit(status)
+    try:
+        status, interactive = _run(argv, stdin, stdout, stderr)
+        if as_program:
+            if not interactive:
+                _quick_exit(status)
+            sys.stdout.flush()
+    except BrokenPipeError:
+        if not as_program:
+            raise
+        _die_of_sigpipe()
     return status
+
+
+def _die_of_sigpipe() -> None:
+    """Stdout's reader went away: end silently through SIGPIPE, as virsh does (status 141)."""
+    import signal
+
+    try:
+        # the interpreter's last flush must not find the closed pipe again
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGPIPE)
+    os._exit(128 + signal.SIGPIPE)
 
 
 def _quick_exit(status: int) -> None:
@@ -211,6 +233,8 @@ def _quick_exit(status: int) -> None:
     try:
         sys.stdout.flush()
         sys.stderr.flush()
+    except BrokenPipeError:
+        raise
     except Exception:  # noqa: BLE001 - let the normal shutdown report it
         return
     os._exit(status)
