@@ -60,9 +60,18 @@ class TestDriver(HostMixin, DomainsMixin, DomainConfigMixin, StatsMixin, IOThrea
 
 
 def _authenticate(drv: TestDriver, auth: Any) -> None:
-    """libvirt's fake authentication for files with an <auth> section."""
+    """libvirt's fake authentication for files with an <auth> section.
+
+    *auth* is libvirt-python's ``[credtypes, callback, opaque]`` (the callback fills
+    ``cred[4]`` of each ``[type, prompt, challenge, defresult, result]``) or, for pyvirt
+    callers, a dict with username/password, a (username, password) pair or a callable
+    returning that pair.
+    """
     users = drv.st.auths
     if not users:
+        return
+    if _is_cred_list(auth):
+        _authenticate_creds(users, auth)
         return
     username = password = None
     if isinstance(auth, dict):
@@ -71,13 +80,57 @@ def _authenticate(drv: TestDriver, auth: Any) -> None:
         username, password = auth
     elif callable(auth):
         username, password = auth()
+    elif auth is None:
+        raise make_error(c.VIR_ERR_INVALID_ARG, "Missing authentication credentials", c.VIR_FROM_AUTH)
     if username is None:
         raise make_error(c.VIR_ERR_AUTH_FAILED, "Missing or invalid auth pointer", c.VIR_FROM_AUTH)
+    _check_user(users, username, password)
+
+
+def _check_user(users: list[tuple[str, str | None]], username: str, password: str | None) -> None:
     for name, pw in users:
         if name == username and (pw is None or pw == password):
             return
     raise make_error(c.VIR_ERR_AUTH_FAILED,
                      "authentication failed, see test XML for the correct username/password", c.VIR_FROM_TEST)
+
+
+def _is_cred_list(auth: Any) -> bool:
+    return (isinstance(auth, (list, tuple)) and len(auth) == 3 and isinstance(auth[0], (list, tuple))
+            and (auth[1] is None or callable(auth[1])))
+
+
+def _ask(auth: Any, wanted: tuple[int, ...], prompt: str, missing: str, failed: str) -> str:
+    """One credential through the callback, as libvirt's virAuthGet{Username,Password}."""
+    types, callback, opaque = auth
+    for ctype in types:
+        if ctype not in wanted:
+            continue
+        if callback is None:
+            raise make_error(c.VIR_ERR_INVALID_ARG, "Missing authentication callback", c.VIR_FROM_AUTH)
+        cred: list[Any] = [ctype, prompt, "localhost", None, None]
+        if callback([cred], opaque) < 0:
+            raise make_error(c.VIR_ERR_AUTH_FAILED, failed, c.VIR_FROM_AUTH)
+        if cred[4] is None:
+            # libvirt reports nothing for an empty answer, hence its generic message
+            raise make_error(c.VIR_ERR_INTERNAL_ERROR,
+                             message="An error occurred, but the cause is unknown")
+        return str(cred[4])
+    raise make_error(c.VIR_ERR_AUTH_FAILED, missing, c.VIR_FROM_AUTH)
+
+
+def _authenticate_creds(users: list[tuple[str, str | None]], auth: Any) -> None:
+    username = _ask(auth, (c.VIR_CRED_AUTHNAME,), "Enter username for localhost",
+                    "Missing VIR_CRED_AUTHNAME credential type", "Username request failed")
+    known = [pw for name, pw in users if name == username]
+    password = None
+    # an unknown user is still asked for a password, like libvirt
+    if not known or known[0] is not None:
+        password = _ask(auth, (c.VIR_CRED_PASSPHRASE, c.VIR_CRED_NOECHOPROMPT),
+                        f"Enter {username}'s password for localhost",
+                        "Missing VIR_CRED_PASSPHRASE or VIR_CRED_NOECHOPROMPT credential type",
+                        "Password request failed")
+    _check_user(users, username, password)
 
 
 def open_test(uri: URI, read_only: bool, auth: object) -> TestDriver | None:
