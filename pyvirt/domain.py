@@ -6,10 +6,10 @@ import uuid as _uuid
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import constants as c
+from .handle import Handle
 from .drivers.base import DomainRef
 
 if TYPE_CHECKING:
-    from .connection import Connection
     from .checkpoint import DomainCheckpoint
     from .snapshot import DomainSnapshot
 
@@ -45,34 +45,14 @@ class ControlInfo(NamedTuple):
     state_time: int
 
 
-class Domain:
+class Domain(Handle):
     """A guest known to a connection. Holds a handle; every call asks the driver."""
 
-    __slots__ = ("_conn", "_ref")
-
-    def __init__(self, conn: "Connection", ref: DomainRef) -> None:
-        self._conn = conn
-        self._ref = ref
+    __slots__ = ()
+    _ref: DomainRef
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._ref.name!r} id={self._ref.id}>"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Domain) and other._ref.uuid == self._ref.uuid and other._conn is self._conn
-
-    def __hash__(self) -> int:
-        return hash(self._ref.uuid)
-
-    @property
-    def _drv(self) -> Any:
-        return self._conn._driver
-
-    # --- identity ------------------------------------------------------------
-    def connect(self) -> "Connection":
-        return self._conn
-
-    def name(self) -> str:
-        return self._ref.name
 
     def id(self) -> int:  # noqa: A003
         """The domain's id when this handle was obtained or last started; -1 when not running."""

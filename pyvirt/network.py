@@ -3,43 +3,19 @@
 from __future__ import annotations
 
 import uuid as _uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from .handle import Handle
 from .drivers.base import NetworkRef
-
-if TYPE_CHECKING:
-    from .connection import Connection
 
 __all__ = ["Network"]
 
 
-class Network:
+class Network(Handle):
     """A virtual network known to a connection."""
 
-    __slots__ = ("_conn", "_ref")
-
-    def __init__(self, conn: "Connection", ref: NetworkRef) -> None:
-        self._conn = conn
-        self._ref = ref
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self._ref.name!r}>"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Network) and other._ref.uuid == self._ref.uuid and other._conn is self._conn
-
-    def __hash__(self) -> int:
-        return hash(self._ref.uuid)
-
-    @property
-    def _drv(self) -> Any:
-        return self._conn._driver
-
-    def connect(self) -> "Connection":
-        return self._conn
-
-    def name(self) -> str:
-        return self._ref.name
+    __slots__ = ()
+    _ref: NetworkRef
 
     def uuid(self) -> bytes:
         return self._ref.uuid

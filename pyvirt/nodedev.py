@@ -2,43 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
 
+from .handle import Handle
 from .drivers.base import NodeDeviceRef
-
-if TYPE_CHECKING:
-    from .connection import Connection
 
 __all__ = ["NodeDevice"]
 
 
-class NodeDevice:
+class NodeDevice(Handle):
     """A host device (PCI, USB, SCSI host, net, ...) known to a connection."""
 
-    __slots__ = ("_conn", "_ref")
-
-    def __init__(self, conn: "Connection", ref: NodeDeviceRef) -> None:
-        self._conn = conn
-        self._ref = ref
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self._ref.name!r}>"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, NodeDevice) and other._ref == self._ref and other._conn is self._conn
-
-    def __hash__(self) -> int:
-        return hash(self._ref)
-
-    @property
-    def _drv(self) -> Any:
-        return self._conn._driver
-
-    def connect(self) -> "Connection":
-        return self._conn
-
-    def name(self) -> str:
-        return self._ref.name
+    __slots__ = ()
+    _ref: NodeDeviceRef
 
     def xml_desc(self, flags: int = 0) -> str:
         return self._drv.node_device_get_xml_desc(self._ref, flags)

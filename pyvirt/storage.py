@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import uuid as _uuid
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import NamedTuple
 
+from .handle import Handle
 from .drivers.base import StoragePoolRef, StorageVolRef
-
-if TYPE_CHECKING:
-    from .connection import Connection
 
 __all__ = ["StoragePool", "StorageVolume", "StoragePoolInfo", "StorageVolumeInfo"]
 
@@ -30,33 +28,11 @@ class StorageVolumeInfo(NamedTuple):
     allocation: int
 
 
-class StoragePool:
+class StoragePool(Handle):
     """A storage pool known to a connection."""
 
-    __slots__ = ("_conn", "_ref")
-
-    def __init__(self, conn: "Connection", ref: StoragePoolRef) -> None:
-        self._conn = conn
-        self._ref = ref
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self._ref.name!r}>"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, StoragePool) and other._ref.uuid == self._ref.uuid and other._conn is self._conn
-
-    def __hash__(self) -> int:
-        return hash(self._ref.uuid)
-
-    @property
-    def _drv(self) -> Any:
-        return self._conn._driver
-
-    def connect(self) -> "Connection":
-        return self._conn
-
-    def name(self) -> str:
-        return self._ref.name
+    __slots__ = ()
+    _ref: StoragePoolRef
 
     def uuid(self) -> bytes:
         return self._ref.uuid
@@ -126,33 +102,14 @@ class StoragePool:
         return self._conn._vol(self._drv.storage_vol_create_xml_from(self._ref, xml_desc, clonevol._ref, flags))
 
 
-class StorageVolume:
+class StorageVolume(Handle):
     """A storage volume in a pool."""
 
-    __slots__ = ("_conn", "_ref")
-
-    def __init__(self, conn: "Connection", ref: StorageVolRef) -> None:
-        self._conn = conn
-        self._ref = ref
+    __slots__ = ()
+    _ref: StorageVolRef
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._ref.pool!r}/{self._ref.name!r}>"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, StorageVolume) and other._ref == self._ref and other._conn is self._conn
-
-    def __hash__(self) -> int:
-        return hash(self._ref)
-
-    @property
-    def _drv(self) -> Any:
-        return self._conn._driver
-
-    def connect(self) -> "Connection":
-        return self._conn
-
-    def name(self) -> str:
-        return self._ref.name
 
     def key(self) -> str:
         return self._ref.key
