@@ -118,6 +118,10 @@ class EventsMixin:
     """Event methods of :class:`~pyvirt.drivers.remote.driver.RemoteDriver`."""
 
     _call: Callable[..., Any]
+    # class defaults: the client can report a close (e.g. a refused TLS handshake) before
+    # _init_events has run
+    close_reason: int | None = None
+    _close_cb: Callable[[int], None] | None = None
 
     def _init_events(self) -> None:
         self._bus = EventBus()
