@@ -28,6 +28,7 @@ from .command import build_command, prepare_live
 from .domain import DEFAULT_EMULATOR, apply_defaults
 from .kvm import kvm_usable
 from .process import Paths, QemuVM, atomic_write
+from .save import SaveMixin
 from .tap import create_taps
 from .validate import validate
 
@@ -165,7 +166,7 @@ def _qemu_version(emulator: str) -> int:
     return int(m.group(1)) * 1_000_000 + int(m.group(2)) * 1000 + int(m.group(3)) if m else 0
 
 
-class QemuDriver(Driver):
+class QemuDriver(SaveMixin, Driver):
     """One connection to an embedded QEMU driver root."""
 
     type_name = "QEMU"
@@ -295,6 +296,12 @@ class QemuDriver(Driver):
             d = self._dom(dom)
             if d.config is None:
                 raise _err(c.VIR_ERR_OPERATION_INVALID, "cannot undefine transient domain")
+            managed = self._managed_path(d.name)
+            if managed.exists():
+                if not flags & c.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE:
+                    raise _err(c.VIR_ERR_OPERATION_INVALID,
+                               "Refusing to undefine while domain managed save image exists")
+                managed.unlink()
             try:
                 (self.st.config_dir / f"{d.name}.xml").unlink()
             except FileNotFoundError:
@@ -309,7 +316,7 @@ class QemuDriver(Driver):
         self.domain_undefine_flags(dom, 0)
 
     # --- start / stop -----------------------------------------------------------
-    def _start(self, d: Dom, defn: DomainDef, flags: int) -> None:
+    def _start(self, d: Dom, defn: DomainDef, flags: int, restore_fd: int | None = None) -> None:
         if d.active():
             raise _err(c.VIR_ERR_OPERATION_INVALID, "domain is already running")
         accel = "tcg"
@@ -326,10 +333,13 @@ class QemuDriver(Driver):
         try:
             cmd = build_command(live, monitor_path=str(paths.monitor), accel=accel,
                                 tap_fds={i: t.fd for i, t in taps.items()})
+            if restore_fd is not None:
+                cmd.argv += ["-incoming", "defer"]
+                cmd.pass_fds = sorted({*cmd.pass_fds, restore_fd})
             vm = QemuVM(live, paths)
             events: list[tuple[int, int]] = []
             vm.on_lifecycle = lambda ev, detail: events.append((ev, detail))
-            vm.start(cmd, paused=bool(flags & c.VIR_DOMAIN_START_PAUSED))
+            vm.start(cmd, paused=bool(flags & c.VIR_DOMAIN_START_PAUSED), incoming_fd=restore_fd)
         finally:
             for tap in taps.values():
                 tap.close()  # QEMU holds its own copy; the tap lives as long as QEMU
@@ -343,7 +353,10 @@ class QemuDriver(Driver):
         with self.st.lock:
             d = self._dom(dom)
             assert d.config is not None
-            self._start(d, d.config, flags)
+            if d.active():
+                raise _err(c.VIR_ERR_OPERATION_INVALID, "domain is already running")
+            if not self._start_managed(d, flags):
+                self._start(d, d.config, flags)
             return d.ref()
 
     def domain_create(self, dom: DomainRef) -> DomainRef:
@@ -452,11 +465,6 @@ class QemuDriver(Driver):
 
     def domain_is_updated(self, dom: DomainRef) -> int:
         return 0
-
-    def domain_has_managed_save_image(self, dom: DomainRef, flags: int = 0) -> int:
-        with self.st.lock:
-            self._dom(dom)
-        return 0  # managed save is not implemented by this driver
 
     def domain_get_autostart(self, dom: DomainRef) -> int:
         with self.st.lock:

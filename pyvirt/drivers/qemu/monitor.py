@@ -125,6 +125,20 @@ class Monitor:
                              if not isinstance(exc, FutureTimeout) else
                              "monitor did not answer in time", c.VIR_FROM_QEMU) from exc
 
+    def send_fd(self, fd: int, name: str) -> None:
+        """Hand *fd* to QEMU (SCM_RIGHTS) and name it *name* (``getfd``)."""
+        async def _send() -> None:
+            self._client.send_fd_scm(fd)
+            await self._client.execute("getfd", {"fdname": name})
+        try:
+            run_coro(_send(), timeout=30.0)
+        except ExecuteError as exc:
+            raise make_error(c.VIR_ERR_INTERNAL_ERROR, f"unable to execute QEMU command 'getfd': {exc}",
+                             c.VIR_FROM_QEMU) from exc
+        except (QMPError, OSError, EOFError, FutureTimeout) as exc:
+            raise make_error(c.VIR_ERR_OPERATION_FAILED, "Unable to read from monitor: Connection reset by peer",
+                             c.VIR_FROM_QEMU) from exc
+
     def close(self) -> None:
         """Disconnect (safe to call more than once)."""
         async def _close() -> None:

@@ -37,6 +37,7 @@ LifecycleHandler = Callable[[int, int], None]
 
 MONITOR_TIMEOUT = 30.0
 TERM_GRACE = 2.0
+MIGRATE_TIMEOUT = 120.0
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,25 @@ def status_to_state(status: str, running: bool) -> tuple[int, int]:
     return c.VIR_DOMAIN_PAUSED, reasons.get(status, c.VIR_DOMAIN_PAUSED_UNKNOWN)
 
 
+def reconnect_state(saved: tuple[int, int], now: tuple[int, int]) -> tuple[int, int]:
+    """The state after re-attaching: the saved one (its reason too) unless QEMU's run state
+    changed meanwhile (libvirt's qemuProcessUpdateState). *now* is :func:`status_to_state`."""
+    state, reason = saved
+    running = now[0] == c.VIR_DOMAIN_RUNNING
+    if running and (state == c.VIR_DOMAIN_SHUTOFF
+                    or (state == c.VIR_DOMAIN_PAUSED and reason == c.VIR_DOMAIN_PAUSED_STARTING_UP)):
+        return c.VIR_DOMAIN_RUNNING, c.VIR_DOMAIN_RUNNING_BOOTED
+    if running and state == c.VIR_DOMAIN_PAUSED:
+        return c.VIR_DOMAIN_RUNNING, c.VIR_DOMAIN_RUNNING_UNPAUSED
+    if not running and state == c.VIR_DOMAIN_RUNNING:
+        if now[1] == c.VIR_DOMAIN_PAUSED_SHUTTING_DOWN:
+            return c.VIR_DOMAIN_SHUTDOWN, c.VIR_DOMAIN_SHUTDOWN_UNKNOWN
+        if now[1] == c.VIR_DOMAIN_PAUSED_CRASHED:
+            return c.VIR_DOMAIN_CRASHED, c.VIR_DOMAIN_CRASHED_PANICKED
+        return now
+    return saved
+
+
 def atomic_write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -141,8 +161,12 @@ class QemuVM:
         self._fake_reboot = False
 
     # --- start -----------------------------------------------------------
-    def start(self, cmd: QemuCommand, *, paused: bool = False) -> None:
-        """Start QEMU (paused with -S), connect QMP, apply lifecycle actions and resume."""
+    def start(self, cmd: QemuCommand, *, paused: bool = False, incoming_fd: int | None = None) -> None:
+        """Start QEMU (paused with -S), connect QMP, apply lifecycle actions and resume.
+
+        With *incoming_fd* (passed in ``cmd.pass_fds``, ``cmd`` having ``-incoming defer``), the
+        guest's state is first loaded from that descriptor (a restore).
+        """
         paths = self.paths
         if len(str(paths.monitor).encode()) > 107:
             raise make_error(c.VIR_ERR_INTERNAL_ERROR,
@@ -171,11 +195,14 @@ class QemuVM:
             self._connect()
             self._set_actions()
             self._fill_pty_paths()
+            if incoming_fd is not None:
+                self._load_incoming(incoming_fd)
             self._write_status()
             self._start_watcher()
             if not paused:
                 self.monitor.execute("cont")  # type: ignore[union-attr]
-                self.state, self.reason = c.VIR_DOMAIN_RUNNING, c.VIR_DOMAIN_RUNNING_BOOTED
+                self.state, self.reason = c.VIR_DOMAIN_RUNNING, (
+                    c.VIR_DOMAIN_RUNNING_BOOTED if incoming_fd is None else c.VIR_DOMAIN_RUNNING_RESTORED)
             else:
                 self.state, self.reason = c.VIR_DOMAIN_PAUSED, c.VIR_DOMAIN_PAUSED_USER
             self._write_status()
@@ -184,9 +211,66 @@ class QemuVM:
             raise
         finally:
             self._starting = False
-        self._emit(c.VIR_DOMAIN_EVENT_STARTED, c.VIR_DOMAIN_EVENT_STARTED_BOOTED)
+        self._emit(c.VIR_DOMAIN_EVENT_STARTED, c.VIR_DOMAIN_EVENT_STARTED_BOOTED if incoming_fd is None
+                   else c.VIR_DOMAIN_EVENT_STARTED_RESTORED)
         if paused:
             self._emit(c.VIR_DOMAIN_EVENT_SUSPENDED, c.VIR_DOMAIN_EVENT_SUSPENDED_PAUSED)
+
+    def _load_incoming(self, fd: int) -> None:
+        """Load the guest's state from *fd* (``-incoming defer``) and wait until it is in."""
+        mon = self.monitor
+        assert mon is not None
+        mon.execute("migrate-incoming", {"uri": f"fd:{fd}"})
+        deadline = time.monotonic() + MIGRATE_TIMEOUT
+        while True:
+            status = mon.execute("query-status").get("status")
+            if status != "inmigrate":
+                break
+            if not self.alive() or time.monotonic() > deadline:
+                raise make_error(c.VIR_ERR_OPERATION_FAILED,
+                                 f"failed to restore the guest's state: {self.log_tail()}", c.VIR_FROM_QEMU)
+            time.sleep(0.01)
+        if status not in ("paused", "prelaunch"):
+            raise make_error(c.VIR_ERR_OPERATION_FAILED,
+                             f"failed to restore the guest's state (QEMU is {status}): {self.log_tail()}",
+                             c.VIR_FROM_QEMU)
+
+    def save_to(self, fd: int) -> None:
+        """Pause the guest and write its state to *fd* (QMP migrate), then stop QEMU (saved)."""
+        with self._lock:
+            was_running = self.state == c.VIR_DOMAIN_RUNNING
+            self.state, self.reason = c.VIR_DOMAIN_PAUSED, c.VIR_DOMAIN_PAUSED_SAVE
+        mon = self._mon()
+        try:
+            mon.execute("stop")
+            mon.send_fd(fd, "pyvirt-save")
+            mon.execute("migrate", {"uri": "fd:pyvirt-save"})
+            deadline = time.monotonic() + MIGRATE_TIMEOUT
+            while True:
+                info = mon.execute("query-migrate")
+                status = info.get("status")
+                if status == "completed":
+                    break
+                if status in ("failed", "cancelled") or time.monotonic() > deadline:
+                    if status not in ("failed", "cancelled"):
+                        mon.execute("migrate_cancel")
+                    raise make_error(c.VIR_ERR_OPERATION_FAILED,
+                                     f"saving the domain failed: {info.get('error-desc', status)}",
+                                     c.VIR_FROM_QEMU)
+                time.sleep(0.01)
+        except BaseException:
+            with self._lock:
+                self.state, self.reason = c.VIR_DOMAIN_PAUSED, c.VIR_DOMAIN_PAUSED_USER
+            if was_running and self.alive():
+                try:
+                    self.resume()
+                except LibvirtError:
+                    pass
+            raise
+        with self._lock:
+            if self._stopping is None:
+                self._stopping = c.VIR_DOMAIN_EVENT_STOPPED_SAVED
+        self.destroy()
 
     def _connect(self) -> None:
         self.monitor = Monitor(str(self.paths.monitor), self.live.name)
@@ -298,7 +382,8 @@ class QemuVM:
                           or self.state == c.VIR_DOMAIN_SHUTDOWN else c.VIR_DOMAIN_EVENT_STOPPED_FAILED)
             reasons = {c.VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN: c.VIR_DOMAIN_SHUTOFF_SHUTDOWN,
                        c.VIR_DOMAIN_EVENT_STOPPED_DESTROYED: c.VIR_DOMAIN_SHUTOFF_DESTROYED,
-                       c.VIR_DOMAIN_EVENT_STOPPED_FAILED: c.VIR_DOMAIN_SHUTOFF_CRASHED}
+                       c.VIR_DOMAIN_EVENT_STOPPED_FAILED: c.VIR_DOMAIN_SHUTOFF_CRASHED,
+                       c.VIR_DOMAIN_EVENT_STOPPED_SAVED: c.VIR_DOMAIN_SHUTOFF_SAVED}
             self.state, self.reason = c.VIR_DOMAIN_SHUTOFF, reasons.get(detail, c.VIR_DOMAIN_SHUTOFF_UNKNOWN)
             if self.monitor is not None:
                 mon, self.monitor = self.monitor, None
@@ -523,9 +608,10 @@ class QemuVM:
         assign_aliases(vm.live)  # the parser drops aliases; they are libvirt's deterministic ones
         vm.state, vm.reason = state, reason
         try:
-            vm.state, vm.reason = vm.query_state()
+            now = vm.query_state()
         except LibvirtError:
-            pass
+            now = (state, reason)
+        vm.state, vm.reason = reconnect_state((state, reason), now)
         vm._start_watcher()
         return vm
 
