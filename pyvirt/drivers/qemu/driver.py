@@ -28,6 +28,7 @@ from .command import build_command, prepare_live
 from .domain import DEFAULT_EMULATOR, apply_defaults
 from .kvm import kvm_usable
 from .process import Paths, QemuVM, atomic_write
+from .hotplug import HotplugMixin
 from .save import SaveMixin
 from .tap import create_taps
 from .validate import validate
@@ -166,7 +167,7 @@ def _qemu_version(emulator: str) -> int:
     return int(m.group(1)) * 1_000_000 + int(m.group(2)) * 1000 + int(m.group(3)) if m else 0
 
 
-class QemuDriver(SaveMixin, Driver):
+class QemuDriver(SaveMixin, HotplugMixin, Driver):
     """One connection to an embedded QEMU driver root."""
 
     type_name = "QEMU"

@@ -159,6 +159,7 @@ class QemuVM:
         self._log_offset = 0
         self._starting = True
         self._fake_reboot = False
+        self._unplug_waiters: dict[str, Callable[[], None]] = {}
 
     # --- start -----------------------------------------------------------
     def start(self, cmd: QemuCommand, *, paused: bool = False, incoming_fd: int | None = None) -> None:
@@ -445,6 +446,10 @@ class QemuVM:
                     self._fake_reboot = False
                     # QMP calls cannot run on the monitor's own thread
                     threading.Thread(target=self._finish_fake_reboot, daemon=True).start()
+            elif name == "DEVICE_DELETED":
+                waiter = self._unplug_waiters.pop(str(data.get("device", "")), None)
+                if waiter is not None:
+                    waiter()
             elif name == "GUEST_PANICKED":
                 self.state, self.reason = c.VIR_DOMAIN_CRASHED, c.VIR_DOMAIN_CRASHED_PANICKED
                 ev = (c.VIR_DOMAIN_EVENT_CRASHED, c.VIR_DOMAIN_EVENT_CRASHED_PANICKED)
@@ -568,7 +573,20 @@ class QemuVM:
                              "errs": -1}
         return out
 
+    @property
+    def lock(self) -> threading.RLock:
+        return self._lock
+
+    def on_device_deleted(self, alias: str, callback: Callable[[], None]) -> None:
+        """Call *callback* (on the monitor's thread) when QEMU reports device *alias* deleted."""
+        with self._lock:
+            self._unplug_waiters[alias] = callback
+
     # --- live status on disk ------------------------------------------------
+    def write_status(self) -> None:
+        """Write the status file again (after a live change to :attr:`live`)."""
+        self._write_status()
+
     def _write_status(self) -> None:
         root = etree.Element("domstatus", {"state-num": str(self.state), "reason-num": str(self.reason),
                                             "pid": str(self.pid)})

@@ -1,0 +1,242 @@
+"""Live and persistent device changes: virtio disk hotplug/unplug and balloon memory.
+
+A disk is plugged with ``blockdev-add`` (storage and format nodes) and
+``device_add``; it is unplugged with ``device_del``, which the guest
+acknowledges through ACPI: QEMU then sends ``DEVICE_DELETED`` and the nodes are
+removed with ``blockdev-del``. As in libvirt, detaching waits a few seconds
+for the guest; a later acknowledgement still completes the removal.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+from ... import constants as c
+from ...conf.domain import DomainDef
+from ...conf.xmlutil import Element, parse_xml
+from ...errors import LibvirtError, make_error
+from ..base import DomainRef
+from .domain import assign_pci_addresses, disk_alias, is_q35
+from .process import QemuVM, atomic_write
+
+if TYPE_CHECKING:
+    from .driver import Dom, QemuState
+
+__all__ = ["HotplugMixin"]
+
+UNPLUG_WAIT = 5.0  # libvirt's QEMU driver waits this long for DEVICE_DELETED
+
+
+def _err(code: int, detail: str) -> LibvirtError:
+    return make_error(code, detail, c.VIR_FROM_QEMU)
+
+
+def _target(disk: Element) -> str:
+    tgt = disk.find("target")
+    return tgt.get("dev", "") if tgt is not None else ""
+
+
+def _parse_disk(xml: str) -> Element:
+    elem = parse_xml(xml, what="device_definition")
+    if elem.tag != "disk":
+        raise _err(c.VIR_ERR_OPERATION_UNSUPPORTED, f"live attach of device '{elem.tag}' is not supported")
+    if not _target(elem):
+        raise make_error(c.VIR_ERR_XML_ERROR, "missing disk target", c.VIR_FROM_DOMAIN)
+    return elem
+
+
+class HotplugMixin:
+    """attach/detach device and set-memory entries of :class:`~.driver.QemuDriver`."""
+
+    st: "QemuState"
+
+    if TYPE_CHECKING:  # provided by QemuDriver and Driver
+        def check_writable(self) -> None: ...
+        def _dom(self, ref: DomainRef) -> "Dom": ...
+
+    def _affect(self, d: "Dom", flags: int) -> tuple[bool, bool]:
+        """(live, config) for VIR_DOMAIN_AFFECT_* *flags*, checked as libvirt does."""
+        live = bool(flags & c.VIR_DOMAIN_AFFECT_LIVE)
+        config = bool(flags & c.VIR_DOMAIN_AFFECT_CONFIG)
+        if not live and not config:
+            live, config = d.active(), not d.active()
+        if live and not d.active():
+            raise _err(c.VIR_ERR_OPERATION_INVALID, "domain is not running")
+        if config and d.config is None:
+            raise _err(c.VIR_ERR_OPERATION_INVALID, "cannot change persistent config of a transient domain")
+        return live, config
+
+    def _save_config(self, d: "Dom") -> None:
+        assert d.config is not None
+        atomic_write(self.st.config_dir / f"{d.config.name}.xml", d.config.to_xml(inactive=True))
+
+    # --- disks ------------------------------------------------------------------
+    def domain_attach_device_flags(self, dom: DomainRef, xml: str, flags: int = 0) -> None:
+        """Attach a disk to the running guest (virtio disks) and/or its persistent config."""
+        self.check_writable()
+        disk = _parse_disk(xml)
+        with self.st.lock:
+            d = self._dom(dom)
+            live, config = self._affect(d, flags)
+            for defn in ([d.config] if config else []) + ([d.vm.live] if live and d.vm else []):
+                assert defn is not None
+                if any(_target(x) == _target(disk) for x in defn.devices_elem.findall("disk")):
+                    raise _err(c.VIR_ERR_OPERATION_FAILED, f"target {_target(disk)} already exists")
+            vm = d.vm
+        if live:
+            assert vm is not None
+            _plug_disk(vm, disk)
+        if config:
+            with self.st.lock:
+                assert d.config is not None
+                new = d.config.copy()
+                _append_disk(new, _copy(disk))
+                d.config = new
+                self._save_config(d)
+
+    def domain_detach_device_flags(self, dom: DomainRef, xml: str, flags: int = 0) -> None:
+        """Detach a disk (by its target) from the running guest and/or its persistent config."""
+        self.check_writable()
+        disk = _parse_disk(xml)
+        target = _target(disk)
+        with self.st.lock:
+            d = self._dom(dom)
+            live, config = self._affect(d, flags)
+            vm = d.vm
+            for defn in ([d.config] if config else []) + ([vm.live] if live and vm else []):
+                assert defn is not None
+                if not any(_target(x) == target for x in defn.devices_elem.findall("disk")):
+                    raise make_error(c.VIR_ERR_DEVICE_MISSING, f"disk {target} not found", c.VIR_FROM_DOMAIN)
+        if live:
+            assert vm is not None
+            _unplug_disk(vm, target)
+        if config:
+            with self.st.lock:
+                assert d.config is not None
+                new = d.config.copy()
+                for x in new.devices_elem.findall("disk"):
+                    if _target(x) == target:
+                        new.devices_elem.remove(x)
+                d.config = new
+                self._save_config(d)
+
+
+def _copy(elem: Element) -> Element:
+    return parse_xml(bytes(_tostring(elem)), what="device_definition")
+
+
+def _tostring(elem: Element) -> bytes:
+    from lxml import etree
+    return etree.tostring(elem)
+
+
+def _append_disk(defn: DomainDef, disk: Element) -> None:
+    dev = defn.devices_elem
+    disks = dev.findall("disk")
+    if disks:
+        disks[-1].addnext(disk)
+    else:
+        emu = dev.find("emulator")
+        if emu is not None:
+            emu.addnext(disk)
+        else:
+            dev.insert(0, disk)
+
+
+def _plug_disk(vm: QemuVM, disk: Element) -> None:
+    tgt = disk.find("target")
+    assert tgt is not None
+    if tgt.get("bus") != "virtio" or disk.get("device", "disk") != "disk" or disk.get("type", "file") != "file":
+        raise _err(c.VIR_ERR_OPERATION_UNSUPPORTED,
+                   "only virtio file disks can be hotplugged by the QEMU driver")
+    src = disk.find("source")
+    if src is None or not src.get("file"):
+        raise _err(c.VIR_ERR_OPERATION_UNSUPPORTED, "a hotplugged disk needs a source file")
+    drv = disk.find("driver")
+    fmt = drv.get("type", "raw") if drv is not None else "raw"
+    new = vm.live.copy()
+    elem = _copy(disk)
+    _append_disk(new, elem)
+    assign_pci_addresses(new)
+    alias_node = elem.makeelement("alias", {"name": disk_alias(elem)})
+    addr = elem.find("address")
+    if addr is not None:
+        addr.addprevious(alias_node)
+    else:
+        elem.append(alias_node)
+    alias = alias_node.get("name", "")
+    assert addr is not None
+    names = {str(n.get("node-name", "")) for n in vm.execute("query-named-block-nodes")}
+    n = len(new.devices_elem.findall("disk"))
+    while f"libvirt-{n}-storage" in names or f"libvirt-{n}-format" in names:
+        n += 1
+    storage, fmt_node = f"libvirt-{n}-storage", f"libvirt-{n}-format"
+    vm.execute("blockdev-add", {"driver": "file", "filename": src.get("file"), "node-name": storage,
+                                "auto-read-only": True, "discard": "unmap"})
+    try:
+        vm.execute("blockdev-add", {"node-name": fmt_node, "read-only": disk.find("readonly") is not None,
+                                    "driver": fmt, "file": storage})
+        try:
+            slot, func = int(addr.get("slot", "0"), 0), int(addr.get("function", "0"), 0)
+            vm.execute("device_add", {"driver": "virtio-blk-pci",
+                                      "bus": "pcie.0" if is_q35(new.os_machine) else "pci.0",
+                                      "addr": f"0x{slot:x}" + (f".0x{func:x}" if func else ""),
+                                      "drive": fmt_node, "id": alias})
+        except LibvirtError:
+            vm.execute("blockdev-del", {"node-name": fmt_node})
+            raise
+    except LibvirtError:
+        vm.execute("blockdev-del", {"node-name": storage})
+        raise
+    vm.live = new
+    vm.write_status()
+
+
+def _unplug_disk(vm: QemuVM, target: str) -> None:
+    disk = next(x for x in vm.live.devices_elem.findall("disk") if _target(x) == target)
+    tgt = disk.find("target")
+    if tgt is None or tgt.get("bus") != "virtio":
+        raise _err(c.VIR_ERR_OPERATION_UNSUPPORTED,
+                   f"disk device type '{disk.get('device', 'disk')}' on bus "
+                   f"'{tgt.get('bus') if tgt is not None else ''}' cannot be hot unplugged")
+    alias_node = disk.find("alias")
+    alias = alias_node.get("name", "") if alias_node is not None else disk_alias(disk)
+    done = threading.Event()
+
+    # the block nodes are found before the device goes away with its link to them
+    fmt_node = None
+    for entry in vm.execute("query-block"):
+        if entry.get("qdev") == alias or str(entry.get("qdev", "")).endswith(f"/{alias}/virtio-backend"):
+            fmt_node = entry.get("inserted", {}).get("node-name")
+    nodes = _nodes_of(vm, fmt_node)
+
+    def cleanup() -> None:
+        for node in nodes:
+            try:
+                vm.execute("blockdev-del", {"node-name": node})
+            except LibvirtError:
+                pass
+        with vm.lock:
+            new = vm.live.copy()
+            for x in new.devices_elem.findall("disk"):
+                if _target(x) == target:
+                    new.devices_elem.remove(x)
+            vm.live = new
+        vm.write_status()
+        done.set()
+
+    vm.on_device_deleted(alias, lambda: threading.Thread(target=cleanup, daemon=True).start())
+    vm.execute("device_del", {"id": alias})
+    done.wait(UNPLUG_WAIT)  # libvirt returns after this even if the guest has not answered yet
+
+
+def _nodes_of(vm: QemuVM, fmt_node: Any) -> list[str]:
+    """The format node and the storage node below it (to delete in that order; named by us)."""
+    if not fmt_node:
+        return []
+    out = [str(fmt_node)]
+    storage = str(fmt_node).replace("-format", "-storage")
+    if storage != fmt_node:
+        out.append(storage)
+    return out

@@ -1,0 +1,78 @@
+"""Live device changes with real QEMU (TCG): virtio disk hotplug/unplug."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import pyvirt
+from pyvirt import constants as c
+from pyvirt.drivers.qemu.driver import _STATES
+from pyvirt.errors import LibvirtError
+
+
+def domain_xml(guest: Any, name: str, console: Path) -> str:
+    return f"""<domain type='qemu'><name>{name}</name><memory unit='MiB'>128</memory><vcpu>1</vcpu>
+<os><type>hvm</type><kernel>{guest.kernel}</kernel><initrd>{guest.initrd}</initrd>
+<cmdline>{guest.cmdline}</cmdline></os><features><acpi/></features>
+<devices><serial type='file'><source path='{console}'/></serial></devices></domain>"""
+
+
+def wait_until(pred: Any, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition never became true")
+        time.sleep(0.02)
+
+
+def _qmp(root: Path, name: str, cmd: str) -> Any:
+    vm = _STATES[root].doms[name].vm
+    assert vm is not None
+    return vm.execute(cmd)
+
+
+def test_virtio_disk_hotplug_and_unplug(guest: Any, tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    console = tmp_path / "console.log"
+    image = tmp_path / "extra.img"
+    image.write_bytes(b"\0" * (1024 * 1024))
+    disk = (f"<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
+            f"<source file='{image}'/><target dev='vdb' bus='virtio'/></disk>")
+    conn = pyvirt.open(f"qemu:///embed?root={root}")
+    try:
+        dom = conn.define_xml(domain_xml(guest, "h1", console))
+        with pytest.raises(LibvirtError) as off:
+            dom.attach_device_flags(disk, c.VIR_DOMAIN_AFFECT_LIVE)
+        assert off.value.get_error_code() == c.VIR_ERR_OPERATION_INVALID
+        dom.create()
+        wait_until(lambda: console.exists() and guest.ready_line in console.read_text(errors="replace"))
+
+        dom.attach_device_flags(disk, c.VIR_DOMAIN_AFFECT_LIVE | c.VIR_DOMAIN_AFFECT_CONFIG)
+        live = dom.xml_desc()
+        assert "<target dev='vdb' bus='virtio'/>" in live and "<alias name='virtio-disk1'/>" in live
+        assert "dev='vdb'" in dom.xml_desc(c.VIR_DOMAIN_XML_INACTIVE)
+        assert "dev='vdb'" in (root / "etc" / "qemu" / "h1.xml").read_text()
+        blocks = {b.get("qdev"): b for b in _qmp(root, "h1", "query-block")}
+        plugged = [q for q in blocks if q and "virtio-disk1" in q]
+        assert plugged and blocks[plugged[0]]["inserted"]["file"] == str(image)
+        with pytest.raises(LibvirtError) as dup:
+            dom.attach_device_flags(disk, c.VIR_DOMAIN_AFFECT_LIVE)
+        assert "vdb already exists" in str(dup.value)
+
+        dom.detach_device_flags(disk, c.VIR_DOMAIN_AFFECT_LIVE | c.VIR_DOMAIN_AFFECT_CONFIG)
+        wait_until(lambda: "dev='vdb'" not in dom.xml_desc())  # the guest acknowledges the unplug
+        nodes = {n["node-name"] for n in _qmp(root, "h1", "query-named-block-nodes")}
+        assert not any(n.startswith("libvirt-") for n in nodes)
+        assert not any(q and "virtio-disk1" in q for q in (b.get("qdev") for b in _qmp(root, "h1", "query-block")))
+        assert "dev='vdb'" not in dom.xml_desc(c.VIR_DOMAIN_XML_INACTIVE)
+        with pytest.raises(LibvirtError) as missing:
+            dom.detach_device_flags(disk, c.VIR_DOMAIN_AFFECT_LIVE)
+        assert missing.value.get_error_code() == c.VIR_ERR_DEVICE_MISSING
+    finally:
+        for d in conn.list_all_domains(c.VIR_CONNECT_LIST_DOMAINS_ACTIVE):
+            d.destroy()
+        conn.close()
