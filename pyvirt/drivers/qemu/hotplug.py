@@ -71,6 +71,50 @@ class HotplugMixin:
         assert d.config is not None
         atomic_write(self.st.config_dir / f"{d.config.name}.xml", d.config.to_xml(inactive=True))
 
+    # --- memory ------------------------------------------------------------------
+    def domain_set_memory_flags(self, dom: DomainRef, memory: int, flags: int = 0) -> None:
+        """Balloon the running guest to *memory* KiB and/or set the config's current (or maximum) memory."""
+        self.check_writable()
+        with self.st.lock:
+            d = self._dom(dom)
+            live, config = self._affect(d, flags & ~c.VIR_DOMAIN_MEM_MAXIMUM)
+            vm = d.vm if live else None
+            if flags & c.VIR_DOMAIN_MEM_MAXIMUM:
+                if live:
+                    raise _err(c.VIR_ERR_OPERATION_INVALID, "cannot resize the maximum memory on an active domain")
+                assert d.config is not None
+                new = d.config.copy()
+                new.memory = memory
+                if new.current_memory > memory:
+                    new.current_memory = memory
+                d.config = new
+                self._save_config(d)
+                return
+            maxima = ([vm.live.memory] if vm is not None else []) + (
+                [d.config.memory] if config and d.config is not None else [])
+            if memory > min(maxima):
+                raise _err(c.VIR_ERR_INVALID_ARG, "cannot set memory higher than max memory")
+        if vm is not None:
+            if vm.live.devices_elem.find("memballoon[@model='virtio']") is None:
+                raise _err(c.VIR_ERR_OPERATION_INVALID, "Unable to change memory of active domain without "
+                           "the balloon device and guest OS balloon driver")
+            vm.execute("balloon", {"value": memory * 1024})
+            with vm.lock:
+                new = vm.live.copy()
+                new.current_memory = memory
+                vm.live = new
+            vm.write_status()
+        if config:
+            with self.st.lock:
+                assert d.config is not None
+                new = d.config.copy()
+                new.current_memory = memory
+                d.config = new
+                self._save_config(d)
+
+    def domain_set_max_memory(self, dom: DomainRef, memory: int) -> None:
+        self.domain_set_memory_flags(dom, memory, c.VIR_DOMAIN_MEM_MAXIMUM)
+
     # --- disks ------------------------------------------------------------------
     def domain_attach_device_flags(self, dom: DomainRef, xml: str, flags: int = 0) -> None:
         """Attach a disk to the running guest (virtio disks) and/or its persistent config."""

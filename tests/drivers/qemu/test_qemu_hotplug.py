@@ -76,3 +76,47 @@ def test_virtio_disk_hotplug_and_unplug(guest: Any, tmp_path: Path) -> None:
         for d in conn.list_all_domains(c.VIR_CONNECT_LIST_DOMAINS_ACTIVE):
             d.destroy()
         conn.close()
+
+
+def test_balloon_set_memory(guest: Any, tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    console = tmp_path / "console.log"
+    conn = pyvirt.open(f"qemu:///embed?root={root}")
+    try:
+        dom = conn.define_xml(domain_xml(guest, "b1", console))
+        dom.set_memory_flags(100 * 1024, c.VIR_DOMAIN_AFFECT_CONFIG)  # an inactive domain: config only
+        assert "<currentMemory unit='KiB'>102400</currentMemory>" in dom.xml_desc()
+        dom.set_memory_flags(128 * 1024, 0)  # current = config when shut off
+        with pytest.raises(LibvirtError) as high:
+            dom.set_memory_flags(256 * 1024, 0)
+        assert high.value.get_error_code() == c.VIR_ERR_INVALID_ARG
+        dom.create()
+        wait_until(lambda: console.exists() and guest.ready_line in console.read_text(errors="replace"))
+        with pytest.raises(LibvirtError) as maxi:
+            dom.set_max_memory(256 * 1024)
+        assert "cannot resize the maximum memory on an active domain" in str(maxi.value)
+
+        dom.set_memory_flags(96 * 1024, c.VIR_DOMAIN_AFFECT_LIVE)
+        assert "<currentMemory unit='KiB'>98304</currentMemory>" in dom.xml_desc()
+        assert "<currentMemory unit='KiB'>131072</currentMemory>" in dom.xml_desc(c.VIR_DOMAIN_XML_INACTIVE)
+        # The tiny guest has no virtio_balloon driver, so QEMU's query-balloon keeps reporting the
+        # full 128 MiB: the guest never gives the pages back (a guest with the driver would).
+        assert _qmp(root, "b1", "query-balloon")["actual"] == 128 * 1024 * 1024
+
+        dom.set_memory_flags(112 * 1024, c.VIR_DOMAIN_AFFECT_LIVE | c.VIR_DOMAIN_AFFECT_CONFIG)
+        assert "<currentMemory unit='KiB'>114688</currentMemory>" in dom.xml_desc()
+        assert "<currentMemory unit='KiB'>114688</currentMemory>" in dom.xml_desc(c.VIR_DOMAIN_XML_INACTIVE)
+        dom.destroy()
+        dom.set_max_memory(64 * 1024)  # shut off: the maximum shrinks and the current follows
+        xml = dom.xml_desc()
+        assert "<memory unit='KiB'>65536</memory>" in xml and "<currentMemory unit='KiB'>65536</currentMemory>" in xml
+
+        nob = conn.create_xml(domain_xml(guest, "b2", tmp_path / "c2.log").replace(
+            "</devices>", "<memballoon model='none'/></devices>"), c.VIR_DOMAIN_START_PAUSED)
+        with pytest.raises(LibvirtError) as noballoon:
+            nob.set_memory(64 * 1024)
+        assert "without the balloon device" in str(noballoon.value)
+    finally:
+        for d in conn.list_all_domains(c.VIR_CONNECT_LIST_DOMAINS_ACTIVE):
+            d.destroy()
+        conn.close()
