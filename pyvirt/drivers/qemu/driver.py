@@ -112,12 +112,15 @@ class QemuState:
         self.next_id += 1
         dom.state, dom.reason = vm.state, vm.reason
         vm.on_lifecycle = lambda ev, detail: self._vm_event(dom, vm, ev, detail)
-        vm.on_event = lambda name, data: self._qmp_event(dom, name)
+        vm.on_event = lambda name, data: self._qmp_event(dom, name, data)
 
-    def _qmp_event(self, dom: Dom, name: str) -> None:
+    def _qmp_event(self, dom: Dom, name: str, data: dict[str, Any]) -> None:
         if name == "RESET":
             ref = dom.ref()
             self.bus.emit("domain", c.VIR_DOMAIN_EVENT_ID_REBOOT, ref.uuid, ref)
+        elif name == "BALLOON_CHANGE" and "actual" in data:
+            ref = dom.ref()
+            self.bus.emit("domain", c.VIR_DOMAIN_EVENT_ID_BALLOON_CHANGE, ref.uuid, ref, int(data["actual"]) // 1024)
 
     def _vm_event(self, dom: Dom, vm: QemuVM, event: int, detail: int) -> None:
         with self.lock:

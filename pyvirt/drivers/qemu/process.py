@@ -446,6 +446,10 @@ class QemuVM:
                     self._fake_reboot = False
                     # QMP calls cannot run on the monitor's own thread
                     threading.Thread(target=self._finish_fake_reboot, daemon=True).start()
+            elif name == "BALLOON_CHANGE" and "actual" in data:
+                new = self.live.copy()  # libvirt's live <currentMemory> follows the guest's balloon
+                new.current_memory = int(data["actual"]) // 1024
+                self.live = new
             elif name == "DEVICE_DELETED":
                 waiter = self._unplug_waiters.pop(str(data.get("device", "")), None)
                 if waiter is not None:

@@ -106,6 +106,15 @@ def test_balloon_set_memory(guest: Any, tmp_path: Path) -> None:
         dom.set_memory_flags(112 * 1024, c.VIR_DOMAIN_AFFECT_LIVE | c.VIR_DOMAIN_AFFECT_CONFIG)
         assert "<currentMemory unit='KiB'>114688</currentMemory>" in dom.xml_desc()
         assert "<currentMemory unit='KiB'>114688</currentMemory>" in dom.xml_desc(c.VIR_DOMAIN_XML_INACTIVE)
+        # What QEMU sends once a guest's balloon driver has given pages back (this guest has none):
+        changes: list[int] = []
+        conn.domain_event_register_any(None, c.VIR_DOMAIN_EVENT_ID_BALLOON_CHANGE,
+                                       lambda _c, _d, actual, _o: changes.append(actual), None)
+        vm = _STATES[root].doms["b1"].vm
+        assert vm is not None
+        vm._qmp_event("BALLOON_CHANGE", {"actual": 104 * 1024 * 1024}, 0.0)
+        assert changes == [104 * 1024]
+        assert "<currentMemory unit='KiB'>106496</currentMemory>" in dom.xml_desc()
         dom.destroy()
         dom.set_max_memory(64 * 1024)  # shut off: the maximum shrinks and the current follows
         xml = dom.xml_desc()
