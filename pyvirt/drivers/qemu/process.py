@@ -223,17 +223,19 @@ class QemuVM:
         assert mon is not None
         mon.execute("migrate-incoming", {"uri": f"fd:{fd}"})
         deadline = time.monotonic() + MIGRATE_TIMEOUT
+        status: str | None = None
         while True:
-            status = mon.execute("query-status").get("status")
-            if status != "inmigrate":
+            try:
+                status = mon.execute("query-status").get("status")
+            except LibvirtError:
+                status = None  # QEMU exits when the stream is bad
+            if status != "inmigrate" or not self.alive() or time.monotonic() > deadline:
                 break
-            if not self.alive() or time.monotonic() > deadline:
-                raise make_error(c.VIR_ERR_OPERATION_FAILED,
-                                 f"failed to restore the guest's state: {self.log_tail()}", c.VIR_FROM_QEMU)
             time.sleep(0.01)
         if status not in ("paused", "prelaunch"):
+            self._reap(0.5)
             raise make_error(c.VIR_ERR_OPERATION_FAILED,
-                             f"failed to restore the guest's state (QEMU is {status}): {self.log_tail()}",
+                             f"job 'restore' failed: {self.log_tail() or status or 'QEMU exited'}",
                              c.VIR_FROM_QEMU)
 
     def save_to(self, fd: int) -> None:

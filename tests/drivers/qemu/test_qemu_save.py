@@ -129,3 +129,33 @@ def test_managed_save(guest: Any, tmp_path: Path) -> None:
         for d in conn.list_all_domains(c.VIR_CONNECT_LIST_DOMAINS_ACTIVE):
             d.destroy()
         conn.close()
+
+
+def test_restore_bad_images(guest: Any, tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    console = tmp_path / "console.log"
+    conn = pyvirt.open(f"qemu:///embed?root={root}")
+    try:
+        not_image = tmp_path / "junk.save"
+        not_image.write_bytes(b"x" * 100)
+        with pytest.raises(LibvirtError) as magic:
+            conn.restore(str(not_image))
+        assert "image magic is incorrect" in str(magic.value)
+        with pytest.raises(LibvirtError) as missing:
+            conn.restore(str(tmp_path / "nope.save"))
+        assert missing.value.get_error_code() == c.VIR_ERR_SYSTEM_ERROR
+
+        dom = conn.create_xml(domain_xml(guest, "bad1", console), c.VIR_DOMAIN_START_PAUSED)
+        image = tmp_path / "bad1.save"
+        dom.save(str(image))
+        data = image.read_bytes()
+        image.write_bytes(data[: len(data) // 2])  # the migration stream ends half-way
+        with pytest.raises(LibvirtError) as cut:
+            conn.restore(str(image))
+        assert "job 'restore' failed" in str(cut.value)
+        assert conn.list_all_domains() == []  # nothing half-started is left behind
+        assert list((root / "run" / "qemu").iterdir()) == []
+    finally:
+        for d in conn.list_all_domains(c.VIR_CONNECT_LIST_DOMAINS_ACTIVE):
+            d.destroy()
+        conn.close()
