@@ -197,18 +197,25 @@ def _plug_disk(vm: QemuVM, disk: Element) -> None:
     src = disk.find("source")
     if src is None or not src.get("file"):
         raise _err(c.VIR_ERR_OPERATION_UNSUPPORTED, "a hotplugged disk needs a source file")
+    if is_q35(vm.live.os_machine):
+        raise _err(c.VIR_ERR_OPERATION_UNSUPPORTED,
+                   "hotplug on q35 needs a pcie-root-port, which the QEMU driver does not add")
     drv = disk.find("driver")
     fmt = drv.get("type", "raw") if drv is not None else "raw"
     new = vm.live.copy()
     elem = _copy(disk)
     _append_disk(new, elem)
     assign_pci_addresses(new)
-    alias_node = elem.makeelement("alias", {"name": disk_alias(elem)})
     addr = elem.find("address")
-    if addr is not None:
-        addr.addprevious(alias_node)
-    else:
-        elem.append(alias_node)
+    alias_node = elem.find("alias")
+    if alias_node is None or not alias_node.get("name", "").startswith("ua-"):
+        if alias_node is not None:
+            elem.remove(alias_node)
+        alias_node = elem.makeelement("alias", {"name": disk_alias(elem)})
+        if addr is not None:
+            addr.addprevious(alias_node)
+        else:
+            elem.append(alias_node)
     alias = alias_node.get("name", "")
     assert addr is not None
     names = {str(n.get("node-name", "")) for n in vm.execute("query-named-block-nodes")}
@@ -224,7 +231,7 @@ def _plug_disk(vm: QemuVM, disk: Element) -> None:
         try:
             slot, func = int(addr.get("slot", "0"), 0), int(addr.get("function", "0"), 0)
             vm.execute("device_add", {"driver": "virtio-blk-pci",
-                                      "bus": "pcie.0" if is_q35(new.os_machine) else "pci.0",
+                                      "bus": "pci.0",
                                       "addr": f"0x{slot:x}" + (f".0x{func:x}" if func else ""),
                                       "drive": fmt_node, "id": alias})
         except LibvirtError:
@@ -253,7 +260,7 @@ def _unplug_disk(vm: QemuVM, target: str) -> None:
     for entry in vm.execute("query-block"):
         if entry.get("qdev") == alias or str(entry.get("qdev", "")).endswith(f"/{alias}/virtio-backend"):
             fmt_node = entry.get("inserted", {}).get("node-name")
-    nodes = _nodes_of(vm, fmt_node)
+    nodes = _nodes_of(fmt_node)
 
     def cleanup() -> None:
         for node in nodes:
@@ -271,11 +278,15 @@ def _unplug_disk(vm: QemuVM, target: str) -> None:
         done.set()
 
     vm.on_device_deleted(alias, lambda: threading.Thread(target=cleanup, daemon=True).start())
-    vm.execute("device_del", {"id": alias})
+    try:
+        vm.execute("device_del", {"id": alias})
+    except LibvirtError:
+        vm.on_device_deleted(alias, None)
+        raise
     done.wait(UNPLUG_WAIT)  # libvirt returns after this even if the guest has not answered yet
 
 
-def _nodes_of(vm: QemuVM, fmt_node: Any) -> list[str]:
+def _nodes_of(fmt_node: Any) -> list[str]:
     """The format node and the storage node below it (to delete in that order; named by us)."""
     if not fmt_node:
         return []

@@ -583,10 +583,13 @@ class QemuVM:
     def lock(self) -> threading.RLock:
         return self._lock
 
-    def on_device_deleted(self, alias: str, callback: Callable[[], None]) -> None:
-        """Call *callback* (on the monitor's thread) when QEMU reports device *alias* deleted."""
+    def on_device_deleted(self, alias: str, callback: Callable[[], None] | None) -> None:
+        """Call *callback* (on the monitor's thread) when QEMU reports device *alias* deleted (None: forget)."""
         with self._lock:
-            self._unplug_waiters[alias] = callback
+            if callback is None:
+                self._unplug_waiters.pop(alias, None)
+            else:
+                self._unplug_waiters[alias] = callback
 
     # --- live status on disk ------------------------------------------------
     def write_status(self) -> None:

@@ -72,6 +72,13 @@ def test_virtio_disk_hotplug_and_unplug(guest: Any, tmp_path: Path) -> None:
         with pytest.raises(LibvirtError) as missing:
             dom.detach_device_flags(disk, c.VIR_DOMAIN_AFFECT_LIVE)
         assert missing.value.get_error_code() == c.VIR_ERR_DEVICE_MISSING
+
+        q35 = conn.create_xml(domain_xml(guest, "h2", tmp_path / "c2.log").replace(
+            "<type>hvm</type>", "<type machine='q35'>hvm</type>"), c.VIR_DOMAIN_START_PAUSED)
+        with pytest.raises(LibvirtError) as noport:
+            q35.attach_device_flags(disk, c.VIR_DOMAIN_AFFECT_LIVE)
+        assert noport.value.get_error_code() == c.VIR_ERR_OPERATION_UNSUPPORTED
+        assert "dev='vdb'" not in q35.xml_desc()
     finally:
         for d in conn.list_all_domains(c.VIR_CONNECT_LIST_DOMAINS_ACTIVE):
             d.destroy()
