@@ -37,6 +37,7 @@ LifecycleHandler = Callable[[int, int], None]
 
 MONITOR_TIMEOUT = 30.0
 TERM_GRACE = 2.0
+MIGRATE_TIMEOUT = 120.0
 
 
 @dataclass(frozen=True)
@@ -158,10 +159,15 @@ class QemuVM:
         self._log_offset = 0
         self._starting = True
         self._fake_reboot = False
+        self._unplug_waiters: dict[str, Callable[[], None]] = {}
 
     # --- start -----------------------------------------------------------
-    def start(self, cmd: QemuCommand, *, paused: bool = False) -> None:
-        """Start QEMU (paused with -S), connect QMP, apply lifecycle actions and resume."""
+    def start(self, cmd: QemuCommand, *, paused: bool = False, incoming_fd: int | None = None) -> None:
+        """Start QEMU (paused with -S), connect QMP, apply lifecycle actions and resume.
+
+        With *incoming_fd* (passed in ``cmd.pass_fds``, ``cmd`` having ``-incoming defer``), the
+        guest's state is first loaded from that descriptor (a restore).
+        """
         paths = self.paths
         if len(str(paths.monitor).encode()) > 107:
             raise make_error(c.VIR_ERR_INTERNAL_ERROR,
@@ -190,11 +196,14 @@ class QemuVM:
             self._connect()
             self._set_actions()
             self._fill_pty_paths()
+            if incoming_fd is not None:
+                self._load_incoming(incoming_fd)
             self._write_status()
             self._start_watcher()
             if not paused:
                 self.monitor.execute("cont")  # type: ignore[union-attr]
-                self.state, self.reason = c.VIR_DOMAIN_RUNNING, c.VIR_DOMAIN_RUNNING_BOOTED
+                self.state, self.reason = c.VIR_DOMAIN_RUNNING, (
+                    c.VIR_DOMAIN_RUNNING_BOOTED if incoming_fd is None else c.VIR_DOMAIN_RUNNING_RESTORED)
             else:
                 self.state, self.reason = c.VIR_DOMAIN_PAUSED, c.VIR_DOMAIN_PAUSED_USER
             self._write_status()
@@ -203,9 +212,68 @@ class QemuVM:
             raise
         finally:
             self._starting = False
-        self._emit(c.VIR_DOMAIN_EVENT_STARTED, c.VIR_DOMAIN_EVENT_STARTED_BOOTED)
+        self._emit(c.VIR_DOMAIN_EVENT_STARTED, c.VIR_DOMAIN_EVENT_STARTED_BOOTED if incoming_fd is None
+                   else c.VIR_DOMAIN_EVENT_STARTED_RESTORED)
         if paused:
             self._emit(c.VIR_DOMAIN_EVENT_SUSPENDED, c.VIR_DOMAIN_EVENT_SUSPENDED_PAUSED)
+
+    def _load_incoming(self, fd: int) -> None:
+        """Load the guest's state from *fd* (``-incoming defer``) and wait until it is in."""
+        mon = self.monitor
+        assert mon is not None
+        mon.execute("migrate-incoming", {"uri": f"fd:{fd}"})
+        deadline = time.monotonic() + MIGRATE_TIMEOUT
+        status: str | None = None
+        while True:
+            try:
+                status = mon.execute("query-status").get("status")
+            except LibvirtError:
+                status = None  # QEMU exits when the stream is bad
+            if status != "inmigrate" or not self.alive() or time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
+        if status not in ("paused", "prelaunch"):
+            self._reap(0.5)
+            raise make_error(c.VIR_ERR_OPERATION_FAILED,
+                             f"job 'restore' failed: {self.log_tail() or status or 'QEMU exited'}",
+                             c.VIR_FROM_QEMU)
+
+    def save_to(self, fd: int) -> None:
+        """Pause the guest and write its state to *fd* (QMP migrate), then stop QEMU (saved)."""
+        with self._lock:
+            was_running = self.state == c.VIR_DOMAIN_RUNNING
+            self.state, self.reason = c.VIR_DOMAIN_PAUSED, c.VIR_DOMAIN_PAUSED_SAVE
+        mon = self._mon()
+        try:
+            mon.execute("stop")
+            mon.send_fd(fd, "pyvirt-save")
+            mon.execute("migrate", {"uri": "fd:pyvirt-save"})
+            deadline = time.monotonic() + MIGRATE_TIMEOUT
+            while True:
+                info = mon.execute("query-migrate")
+                status = info.get("status")
+                if status == "completed":
+                    break
+                if status in ("failed", "cancelled") or time.monotonic() > deadline:
+                    if status not in ("failed", "cancelled"):
+                        mon.execute("migrate_cancel")
+                    raise make_error(c.VIR_ERR_OPERATION_FAILED,
+                                     f"saving the domain failed: {info.get('error-desc', status)}",
+                                     c.VIR_FROM_QEMU)
+                time.sleep(0.01)
+        except BaseException:
+            with self._lock:
+                self.state, self.reason = c.VIR_DOMAIN_PAUSED, c.VIR_DOMAIN_PAUSED_USER
+            if was_running and self.alive():
+                try:
+                    self.resume()
+                except LibvirtError:
+                    pass
+            raise
+        with self._lock:
+            if self._stopping is None:
+                self._stopping = c.VIR_DOMAIN_EVENT_STOPPED_SAVED
+        self.destroy()
 
     def _connect(self) -> None:
         self.monitor = Monitor(str(self.paths.monitor), self.live.name)
@@ -317,7 +385,8 @@ class QemuVM:
                           or self.state == c.VIR_DOMAIN_SHUTDOWN else c.VIR_DOMAIN_EVENT_STOPPED_FAILED)
             reasons = {c.VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN: c.VIR_DOMAIN_SHUTOFF_SHUTDOWN,
                        c.VIR_DOMAIN_EVENT_STOPPED_DESTROYED: c.VIR_DOMAIN_SHUTOFF_DESTROYED,
-                       c.VIR_DOMAIN_EVENT_STOPPED_FAILED: c.VIR_DOMAIN_SHUTOFF_CRASHED}
+                       c.VIR_DOMAIN_EVENT_STOPPED_FAILED: c.VIR_DOMAIN_SHUTOFF_CRASHED,
+                       c.VIR_DOMAIN_EVENT_STOPPED_SAVED: c.VIR_DOMAIN_SHUTOFF_SAVED}
             self.state, self.reason = c.VIR_DOMAIN_SHUTOFF, reasons.get(detail, c.VIR_DOMAIN_SHUTOFF_UNKNOWN)
             if self.monitor is not None:
                 mon, self.monitor = self.monitor, None
@@ -379,6 +448,14 @@ class QemuVM:
                     self._fake_reboot = False
                     # QMP calls cannot run on the monitor's own thread
                     threading.Thread(target=self._finish_fake_reboot, daemon=True).start()
+            elif name == "BALLOON_CHANGE" and "actual" in data:
+                new = self.live.copy()  # libvirt's live <currentMemory> follows the guest's balloon
+                new.current_memory = int(data["actual"]) // 1024
+                self.live = new
+            elif name == "DEVICE_DELETED":
+                waiter = self._unplug_waiters.pop(str(data.get("device", "")), None)
+                if waiter is not None:
+                    waiter()
             elif name == "GUEST_PANICKED":
                 self.state, self.reason = c.VIR_DOMAIN_CRASHED, c.VIR_DOMAIN_CRASHED_PANICKED
                 ev = (c.VIR_DOMAIN_EVENT_CRASHED, c.VIR_DOMAIN_EVENT_CRASHED_PANICKED)
@@ -502,7 +579,23 @@ class QemuVM:
                              "errs": -1}
         return out
 
+    @property
+    def lock(self) -> threading.RLock:
+        return self._lock
+
+    def on_device_deleted(self, alias: str, callback: Callable[[], None] | None) -> None:
+        """Call *callback* (on the monitor's thread) when QEMU reports device *alias* deleted (None: forget)."""
+        with self._lock:
+            if callback is None:
+                self._unplug_waiters.pop(alias, None)
+            else:
+                self._unplug_waiters[alias] = callback
+
     # --- live status on disk ------------------------------------------------
+    def write_status(self) -> None:
+        """Write the status file again (after a live change to :attr:`live`)."""
+        self._write_status()
+
     def _write_status(self) -> None:
         root = etree.Element("domstatus", {"state-num": str(self.state), "reason-num": str(self.reason),
                                             "pid": str(self.pid)})
