@@ -12,7 +12,7 @@ import copy
 import ipaddress
 import re
 import uuid as uuidlib
-from typing import Callable
+from typing import Any, Callable
 
 from lxml import etree
 
@@ -23,7 +23,25 @@ from .xmlutil import Element
 __all__ = ["E", "add", "xml_err", "parse_uuid", "parse_ip", "format_ip", "parse_mac", "mac_is_multicast",
            "tristate", "yes_no", "parse_uint", "parse_int", "copy_metadata", "format_bandwidth",
            "format_vlan", "format_virtualport", "format_pci_address", "prefix_of", "child_text",
-           "XMLModel", "scaled_integer"]
+           "XMLModel", "scaled_integer", "ByteCount"]
+
+
+class ByteCount:
+    """A read/write int property on the text of the model's child *tag* (bytes, already scaled)."""
+
+    def __init__(self, tag: str, doc: str) -> None:
+        self.tag = tag
+        self.__doc__ = doc
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        return int(obj.root.findtext(self.tag) or "0")
+
+    def __set__(self, obj: Any, value: int) -> None:
+        node = obj.root.find(self.tag)
+        assert node is not None, f"<{self.tag}> is filled in by parsing"
+        node.text = str(int(value))
 
 
 def E(tag: str, *attrs: tuple[str, object | None], text: str | None = None) -> Element:  # noqa: N802

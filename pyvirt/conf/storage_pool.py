@@ -14,7 +14,7 @@ import re
 
 from .. import constants as c
 from ..errors import make_error
-from .netcommon import (add, drop_attr, E, format_doc, format_pci_address, keep_open, new_uuid, parse_doc,
+from .netcommon import (add, ByteCount, drop_attr, E, format_doc, format_pci_address, keep_open, new_uuid, parse_doc,
                         parse_int, parse_uuid, tristate, xml_err, XMLModel, xs)
 from .xmlutil import Element
 
@@ -363,40 +363,9 @@ class StoragePoolDef(XMLModel):
         """Pool type: dir, fs, netfs, logical, ..."""
         return self.root.get("type", "")
 
-    def _size(self, tag: str) -> int:
-        return int(self.root.findtext(tag) or "0")
-
-    def _set_size(self, tag: str, value: int) -> None:
-        node = self.root.find(tag)
-        assert node is not None
-        node.text = str(int(value))
-
-    @property
-    def capacity(self) -> int:
-        """Capacity in bytes."""
-        return self._size("capacity")
-
-    @capacity.setter
-    def capacity(self, value: int) -> None:
-        self._set_size("capacity", value)
-
-    @property
-    def allocation(self) -> int:
-        """Allocation in bytes."""
-        return self._size("allocation")
-
-    @allocation.setter
-    def allocation(self, value: int) -> None:
-        self._set_size("allocation", value)
-
-    @property
-    def available(self) -> int:
-        """Free space in bytes."""
-        return self._size("available")
-
-    @available.setter
-    def available(self, value: int) -> None:
-        self._set_size("available", value)
+    capacity = ByteCount("capacity", "Capacity in bytes.")
+    allocation = ByteCount("allocation", "Allocation in bytes.")
+    available = ByteCount("available", "Free space in bytes.")
 
     @property
     def target_path(self) -> str | None:

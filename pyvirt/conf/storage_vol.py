@@ -11,7 +11,7 @@ import copy
 
 from .. import constants as c
 from ..errors import make_error
-from .netcommon import (add, E, format_doc, keep_open, parse_doc, parse_uint, scaled_integer, xml_err, XMLModel, xs)
+from .netcommon import (add, ByteCount, E, format_doc, keep_open, parse_doc, parse_uint, scaled_integer, xml_err, XMLModel, xs)
 from .storage_pool import StoragePoolDef, parse_perms, parse_secret_lookup
 from .xmlutil import Element
 
@@ -189,31 +189,8 @@ class StorageVolDef(XMLModel):
 
     target_path = path
 
-    def _num(self, tag: str) -> int:
-        return int(self.root.findtext(tag) or "0")
-
-    def _set_num(self, tag: str, value: int) -> None:
-        node = self.root.find(tag)
-        assert node is not None
-        node.text = str(int(value))
-
-    @property
-    def capacity(self) -> int:
-        """Capacity in bytes."""
-        return self._num("capacity")
-
-    @capacity.setter
-    def capacity(self, value: int) -> None:
-        self._set_num("capacity", value)
-
-    @property
-    def allocation(self) -> int:
-        """Allocation in bytes."""
-        return self._num("allocation")
-
-    @allocation.setter
-    def allocation(self, value: int) -> None:
-        self._set_num("allocation", value)
+    capacity = ByteCount("capacity", "Capacity in bytes.")
+    allocation = ByteCount("allocation", "Allocation in bytes.")
 
     @property
     def format(self) -> str | None:
