@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .connection import Connection
+    from .domain import Domain
 
-__all__ = ["Handle"]
+__all__ = ["Handle", "DomainChild"]
 
 
 class Handle:
@@ -47,4 +48,49 @@ class Handle:
         return self._conn
 
     def name(self) -> str:
+        return self._ref.name
+
+
+class DomainChild:
+    """A named object that belongs to one domain (a snapshot or a checkpoint).
+
+    Both kinds share the reference type (domain, name); equal handles are of the same kind.
+    """
+
+    __slots__ = ("_dom", "_ref")
+    _dom: "Domain"
+    _ref: Any
+
+    def __init__(self, dom: "Domain", ref: Any) -> None:
+        self._dom = dom
+        self._ref = ref
+
+    @classmethod
+    def _kind(cls) -> type:
+        # the public class right below DomainChild (pyvirt.libvirt's subclasses share it)
+        return next(k for k in reversed(cls.__mro__) if DomainChild in k.__bases__)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self._ref.name!r} of {self._dom.name()!r}>"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, DomainChild) and other._kind() is self._kind() and other._ref == self._ref
+
+    def __hash__(self) -> int:
+        return hash(self._ref)
+
+    @property
+    def _drv(self) -> Any:
+        return self._dom._conn._driver
+
+    def domain(self) -> "Domain":
+        return self._dom
+
+    def connect(self) -> "Connection":
+        return self._dom._conn
+
+    get_domain = domain
+    get_connect = connect
+
+    def get_name(self) -> str:
         return self._ref.name

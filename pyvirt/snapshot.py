@@ -2,53 +2,20 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from .drivers.base import SnapshotRef
-
-if TYPE_CHECKING:
-    from .connection import Connection
-    from .domain import Domain
+from .handle import DomainChild
 
 __all__ = ["DomainSnapshot"]
 
 
-class DomainSnapshot:
+class DomainSnapshot(DomainChild):
     """A snapshot of a domain."""
 
-    __slots__ = ("_dom", "_ref")
-
-    def __init__(self, dom: "Domain", ref: SnapshotRef) -> None:
-        self._dom = dom
-        self._ref = ref
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self._ref.name!r} of {self._dom.name()!r}>"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, DomainSnapshot) and other._ref == self._ref
-
-    def __hash__(self) -> int:
-        return hash(self._ref)
-
-    @property
-    def _drv(self) -> Any:
-        return self._dom._conn._driver
+    __slots__ = ()
+    _ref: SnapshotRef
 
     def _snap(self, ref: SnapshotRef) -> "DomainSnapshot":
         return type(self)(self._dom, ref)
-
-    def domain(self) -> "Domain":
-        return self._dom
-
-    def connect(self) -> "Connection":
-        return self._dom._conn
-
-    get_domain = domain
-    get_connect = connect
-
-    def get_name(self) -> str:
-        return self._ref.name
 
     def get_xml_desc(self, flags: int = 0) -> str:
         return self._drv.domain_snapshot_get_xml_desc(self._ref, flags)
