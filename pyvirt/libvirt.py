@@ -205,9 +205,6 @@ class virDomain(_Domain):  # noqa: N801 - libvirt-python's names
     def schedulerType(self) -> tuple[Any, ...]:  # noqa: N802
         return tuple(self.scheduler_type())
 
-    def XMLDesc(self, flags: int = 0) -> str:  # noqa: N802
-        return self._conn._driver.domain_get_xml_desc(self._ref, flags)
-
 
 class virNetwork(_Network):  # noqa: N801
     """libvirt-python's virNetwork."""
@@ -273,12 +270,6 @@ class virConnect(_Connection):  # noqa: N801
         return info
 
     getSecurityModel = _as_list(_Connection.get_security_model)
-
-    def lookupByName(self, name: str) -> virDomain:  # noqa: N802
-        return virDomain(self, self._driver.domain_lookup_by_name(name))
-
-    def listAllDomains(self, flags: int = 0) -> list[virDomain]:  # noqa: N802
-        return [virDomain(self, ref) for ref in self._driver.connect_list_all_domains(flags)]
 
 
 for _cls, _name in ((virConnect, "virConnect"), (virDomain, "virDomain"), (virNetwork, "virNetwork"),
