@@ -178,6 +178,8 @@ def handler_of(df: CmdDef) -> Handler | None:
         mod = HANDLER_MODULES.get(df.name)
         if mod is not None:
             importlib.import_module(f"{__package__}.{mod}")
+        else:  # a command the generated map does not know yet: load every module
+            importlib.import_module(f"{__package__}.commands")
     return df.handler
 
 

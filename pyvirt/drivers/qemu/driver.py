@@ -8,8 +8,6 @@ connections of one process to the same root share one state, as in libvirt.
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import socket
 import subprocess
@@ -23,21 +21,25 @@ from ... import constants as c
 from ...conf.domain import DomainDef
 from ...errors import LibvirtError, make_error
 from ...events import EventBus
+from .errors import qemu_error as _err
 from ..base import DomainRef, Driver
 from .command import build_command, prepare_live
 from .domain import DEFAULT_EMULATOR, apply_defaults
 from .kvm import kvm_usable
 from .process import Paths, QemuVM, atomic_write
+from .caps import CapsMixin
+from .console import ConsoleMixin
 from .hotplug import HotplugMixin
+from .live import LiveMixin
 from .save import SaveMixin
+from .snapshot import SnapshotMixin
+from .stats import StatsMixin
 from .tap import create_taps
 from .validate import validate
 
 __all__ = ["QemuDriver", "QemuState", "acquire_state", "release_state"]
 
 
-def _err(code: int, detail: str | None = None) -> LibvirtError:
-    return make_error(code, detail, c.VIR_FROM_QEMU)
 
 
 @dataclass
@@ -170,7 +172,8 @@ def _qemu_version(emulator: str) -> int:
     return int(m.group(1)) * 1_000_000 + int(m.group(2)) * 1000 + int(m.group(3)) if m else 0
 
 
-class QemuDriver(SaveMixin, HotplugMixin, Driver):
+class QemuDriver(SaveMixin, HotplugMixin, LiveMixin, SnapshotMixin, StatsMixin, ConsoleMixin, CapsMixin,
+                 Driver):
     """One connection to an embedded QEMU driver root."""
 
     type_name = "QEMU"
@@ -488,15 +491,6 @@ class QemuDriver(SaveMixin, HotplugMixin, Driver):
             defn = d.config if d.config is not None else d.definition
             return defn.to_xml(inactive=True, secure=bool(flags & c.VIR_DOMAIN_XML_SECURE))
 
-    def domain_block_stats(self, dom: DomainRef, path: str) -> tuple[int, int, int, int, int]:
-        with self.st.lock:
-            _d, vm = self._running(dom)
-        disk = next((x for x in vm.live.disks if path in (x.target, x.source)), None)
-        if disk is None:
-            raise _err(c.VIR_ERR_INVALID_ARG, f"invalid path: {path}")
-        s = vm.block_stats().get(disk.alias or "", {})
-        return (s.get("rd_req", 0), s.get("rd_bytes", 0), s.get("wr_req", 0), s.get("wr_bytes", 0), -1)
-
     def domain_get_max_memory(self, dom: DomainRef) -> int:
         with self.st.lock:
             return self._dom(dom).definition.memory
@@ -514,63 +508,6 @@ class QemuDriver(SaveMixin, HotplugMixin, Driver):
         with self.st.lock:
             self._running(dom)
         return (c.VIR_DOMAIN_CONTROL_OK, 0, 0)
-
-    def domain_get_vcpus(self, dom: DomainRef, maxinfo: int = -1) -> tuple[list[tuple[int, int, int, int]],
-                                                                             list[tuple[bool, ...]]]:
-        """([(number, state, cpu_time_ns, host cpu)], [cpumap per vcpu]) from QEMU's vCPU threads."""
-        with self.st.lock:
-            d = self._dom(dom)
-            if d.vm is None:
-                raise _err(c.VIR_ERR_OPERATION_INVALID, "cannot list vcpus for an inactive domain")
-            vm = d.vm
-        ncpus = os.cpu_count() or 1
-        info: list[tuple[int, int, int, int]] = []
-        maps: list[tuple[bool, ...]] = []
-        cpus = vm.vcpu_info()
-        for entry in cpus if maxinfo < 0 else cpus[:maxinfo]:
-            tid = int(entry.get("thread-id", 0))
-            cpu_time, last_cpu = _thread_times(vm.pid, tid)
-            try:
-                affinity = os.sched_getaffinity(tid)
-            except OSError:
-                affinity = set(range(ncpus))
-            info.append((int(entry.get("cpu-index", len(info))), c.VIR_VCPU_RUNNING, cpu_time, last_cpu))
-            maps.append(tuple(i in affinity for i in range(ncpus)))
-        return info, maps
-
-    def domain_memory_stats(self, dom: DomainRef, nr_stats: int = 13, flags: int = 0) -> dict[str, int]:
-        """The balloon's size and QEMU's resident set, as libvirt reports without a stats period."""
-        with self.st.lock:
-            d, vm = self._running(dom)
-        out: dict[str, int] = {}
-        if d.definition.devices_elem.find("memballoon[@model='virtio']") is not None:
-            out["actual"] = vm.balloon_kib()
-        rss = _proc_status_kib(vm.pid, "VmRSS")
-        if rss is not None:
-            out["rss"] = rss
-        return dict(list(out.items())[:nr_stats])
-
-    def domain_interface_stats(self, dom: DomainRef, device: str) -> tuple[int, ...]:
-        """(rx_bytes, rx_packets, rx_errs, rx_drop, tx_bytes, tx_packets, tx_errs, tx_drop) of a tap.
-
-        The host side of a tap sees the guest's traffic mirrored, so rx and tx swap (as in libvirt).
-        """
-        with self.st.lock:
-            _d, vm = self._running(dom)
-        iface = next((i for i in vm.live.interfaces if device in (i.target_dev, i.mac) and i.target_dev), None)
-        if iface is None:
-            raise _err(c.VIR_ERR_INVALID_ARG, f"invalid path, '{device}' is not a known interface")
-        # iproute2 answers for the caller's network namespace (sysfs may show another one)
-        proc = subprocess.run(["ip", "-j", "-s", "link", "show", "dev", str(iface.target_dev)],
-                              capture_output=True, text=True)
-        try:
-            stats = json.loads(proc.stdout)[0]["stats64"]
-        except (ValueError, IndexError, KeyError) as exc:
-            raise _err(c.VIR_ERR_OPERATION_FAILED,
-                       f"interface {iface.target_dev} statistics unavailable: {proc.stderr.strip()}") from exc
-        rx, tx = stats.get("rx", {}), stats.get("tx", {})
-        return (tx.get("bytes", -1), tx.get("packets", -1), tx.get("errors", -1), tx.get("dropped", -1),
-                rx.get("bytes", -1), rx.get("packets", -1), rx.get("errors", -1), rx.get("dropped", -1))
 
     # --- events ---------------------------------------------------------------------
     def connect_domain_event_register_any(self, dom: DomainRef | None, event_id: int, callback: Any) -> int:
@@ -619,28 +556,6 @@ def _matches(d: Dom, flags: int) -> bool:
         if flags & mask and not flags & bit:
             return False
     return True
-
-
-def _thread_times(pid: int, tid: int) -> tuple[int, int]:
-    """(CPU time in ns, last host CPU) of one thread of *pid*."""
-    try:
-        with open(f"/proc/{pid}/task/{tid}/stat", "rb") as fh:
-            fields = fh.read().rsplit(b")", 1)[1].split()
-        ticks = int(fields[11]) + int(fields[12])
-        return ticks * 1_000_000_000 // os.sysconf("SC_CLK_TCK"), int(fields[36])
-    except (OSError, IndexError, ValueError):
-        return 0, -1
-
-
-def _proc_status_kib(pid: int, key: str) -> int | None:
-    try:
-        with open(f"/proc/{pid}/status") as fh:
-            for line in fh:
-                if line.startswith(key + ":"):
-                    return int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
 
 
 def _free_vnc_port() -> int:

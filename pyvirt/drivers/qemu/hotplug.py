@@ -16,6 +16,7 @@ from ... import constants as c
 from ...conf.domain import DomainDef
 from ...conf.xmlutil import Element, parse_xml
 from ...errors import LibvirtError, make_error
+from .errors import qemu_error as _err
 from ..base import DomainRef
 from .domain import assign_pci_addresses, disk_alias, is_q35
 from .process import QemuVM, atomic_write
@@ -28,8 +29,6 @@ __all__ = ["HotplugMixin"]
 UNPLUG_WAIT = 5.0  # libvirt's QEMU driver waits this long for DEVICE_DELETED
 
 
-def _err(code: int, detail: str) -> LibvirtError:
-    return make_error(code, detail, c.VIR_FROM_QEMU)
 
 
 def _target(disk: Element) -> str:

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 
 from ... import constants as c
 from ...conf.domain import DomainDef
-from ...errors import LibvirtError, make_error
+from ...errors import make_error
+from .errors import qemu_error as _err
 from ..base import DomainRef
 
 if TYPE_CHECKING:
@@ -31,8 +32,6 @@ _VERSION = 1
 _ALIGN = 4096
 
 
-def _err(code: int, detail: str) -> LibvirtError:
-    return make_error(code, detail, c.VIR_FROM_QEMU)
 
 
 def write_header(fd: int, xml: str, running: bool) -> None:

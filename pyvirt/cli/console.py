@@ -1,0 +1,3 @@
+"""virsh console and screenshot: a guest's serial console and display through streams."""
+
+from __future__ import annotations
