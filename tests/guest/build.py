@@ -5,7 +5,8 @@ The guest boots by direct kernel boot (``-kernel``/``-initrd``), prints
 the ACPI power button (QMP ``system_powerdown``): /init loads ``evdev.ko`` and
 ``button.ko`` from the same kernel package and runs busybox ``acpid -d``,
 whose PWRF action runs ``poweroff -f``. The ready line is printed only once
-acpid has opened the input device, so a power button pressed after it is never lost.
+acpid has opened the input device, so a power button pressed after it is never lost; then
+a busybox shell reads commands from the serial console.
 
 Everything comes from Debian packages fetched with ``apt-get download`` and
 unpacked with ``dpkg-deb`` (nothing is installed). The result is cached under
@@ -55,7 +56,8 @@ while [ $i -lt 500 ] && ! ls -l /proc/$acpid_pid/fd 2>/dev/null | grep -q input/
     i=$((i + 1))
 done
 echo "{READY_LINE}"
-while true; do sleep 3600; done
+# An interactive shell on the serial console (for console tests); a new one if it exits.
+while true; do sh; done
 """
 
 POWER_ACTION = """#!/bin/sh
