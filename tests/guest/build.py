@@ -39,15 +39,25 @@ KERNEL_CMDLINE = "console=ttyS0 panic=-1 quiet"
 KERNEL_META = "linux-image-cloud-amd64"
 BUSYBOX = "busybox-static"
 
+#: Kernel modules loaded by /init, in dependency order: the power button, then virtio (PCI
+#: transport, block, balloon, net) and the ISA pvpanic device (for crash reporting).
+MODULES = (
+    "drivers/input/evdev.ko", "drivers/acpi/button.ko",
+    "drivers/virtio/virtio_ring.ko", "drivers/virtio/virtio.ko",
+    "drivers/virtio/virtio_pci_legacy_dev.ko", "drivers/virtio/virtio_pci_modern_dev.ko",
+    "drivers/virtio/virtio_pci.ko", "drivers/block/virtio_blk.ko", "drivers/virtio/virtio_balloon.ko",
+    "net/core/failover.ko", "drivers/net/net_failover.ko", "drivers/net/virtio_net.ko",
+    "drivers/misc/pvpanic/pvpanic.ko", "drivers/misc/pvpanic/pvpanic-mmio.ko",
+)
+_INSMODS = "".join(f"insmod /lib/modules/{m.rsplit('/', 1)[1]}\n" for m in MODULES)
+
 INIT_SCRIPT = f"""#!/bin/busybox sh
 /bin/busybox mkdir -p /proc /sys /dev /tmp /etc/acpi/PWRF /var/log
 /bin/busybox --install -s /bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
-insmod /lib/modules/evdev.ko
-insmod /lib/modules/button.ko
-acpid -d -c /etc/acpi >/dev/null 2>&1 &
+{_INSMODS}acpid -d -c /etc/acpi >/dev/null 2>&1 &
 acpid_pid=$!
 # Announce readiness only once acpid listens on the power button's event device.
 i=0
@@ -192,7 +202,7 @@ def _build(pkgs: dict[str, str], out: Path) -> None:
         debs = _download(pkgs, work)
         kfiles = _extract(debs[kernel_pkg], [f"boot/vmlinuz-{kver}"], work)
         mods: dict[str, bytes] = {}
-        for mod in ("drivers/input/evdev.ko", "drivers/acpi/button.ko"):
+        for mod in MODULES:
             got = _find_module(debs[kernel_pkg], mod, work)
             mods[Path(mod).name] = _ko_data(got)
         bb = _extract(debs[BUSYBOX], ["bin/busybox"], work)["bin/busybox"].read_bytes()
@@ -229,7 +239,8 @@ def build_guest(cache: Path = DEFAULT_CACHE) -> Guest:
         out = built[-1]
     else:
         key = hashlib.sha256(repr(sorted(pkgs.items())).encode()
-                             + INIT_SCRIPT.encode() + POWER_ACTION.encode()).hexdigest()[:16]
+                             + INIT_SCRIPT.encode() + POWER_ACTION.encode()
+                             + repr(MODULES).encode()).hexdigest()[:16]
         out = cache / key
         if not (out / "VERSIONS").exists():
             _build(pkgs, out)
