@@ -9,7 +9,7 @@ from ...conf.domain import DomainDef
 from ...conf.xmlutil import Element
 from .domain import unsupported
 
-__all__ = ["build_devices", "boot_indexes", "node_names"]
+__all__ = ["build_devices", "boot_indexes", "node_names", "netdev_props", "nic_props"]
 
 _USB_DRIVERS = {"piix3-uhci": "piix3-usb-uhci", "qemu-xhci": "qemu-xhci", "nec-xhci": "nec-usb-xhci"}
 _NET_DRIVERS = {"virtio": "virtio-net-pci", "e1000": "e1000", "e1000e": "e1000e", "rtl8139": "rtl8139"}
@@ -204,28 +204,38 @@ def _disks(live: DomainDef, q35: bool, root_bus: str, boot: dict[Element, int]) 
     return argv
 
 
+def netdev_props(net: Element, fd: str | None) -> dict[str, Any]:
+    """The ``-netdev``/``netdev_add`` properties of *net* (*fd*: its tap fd number or name)."""
+    host_id = "host" + _alias(net)
+    if net.get("type") == "user":
+        return {"type": "user", "id": host_id}
+    if fd is None:
+        raise unsupported(f"interface of type '{net.get('type')}' needs a tap device")
+    return {"type": "tap", "fd": fd, "id": host_id}
+
+
+def nic_props(net: Element, root_bus: str, bootindex: int | None = None) -> dict[str, Any]:
+    """The ``-device``/``device_add`` properties of the NIC of *net*."""
+    model = net.find("model")
+    mtype = model.get("type", "rtl8139") if model is not None else "rtl8139"
+    props: dict[str, Any] = {"driver": _NET_DRIVERS[mtype], "netdev": "host" + _alias(net), "id": _alias(net)}
+    mac = net.find("mac")
+    if mac is not None:
+        props["mac"] = mac.get("address")
+    if bootindex:
+        props["bootindex"] = bootindex
+    props.update(_pci(net, root_bus))
+    return props
+
+
 def _nets(dev: Element, root_bus: str, boot: dict[Element, int], tap_fds: dict[int, int]) -> list[str]:
     argv: list[str] = []
     for i, net in enumerate(dev.findall("interface")):
-        itype = net.get("type")
-        host_id = "host" + _alias(net)
-        if itype == "user":
-            netdev: dict[str, Any] = {"type": "user", "id": host_id}
-        else:
-            fd = tap_fds.get(i)
-            if fd is None:
-                raise unsupported(f"interface {i} of type '{itype}' needs a tap device")
-            netdev = {"type": "tap", "fd": str(fd), "id": host_id}
-        model = net.find("model")
-        mtype = model.get("type", "rtl8139") if model is not None else "rtl8139"
-        props: dict[str, Any] = {"driver": _NET_DRIVERS[mtype], "netdev": host_id, "id": _alias(net)}
-        mac = net.find("mac")
-        if mac is not None:
-            props["mac"] = mac.get("address")
-        if boot.get(net):
-            props["bootindex"] = boot[net]
-        props.update(_pci(net, root_bus))
-        argv += ["-netdev", _j(netdev), "-device", _j(props)]
+        if net.get("type") != "user" and tap_fds.get(i) is None:
+            raise unsupported(f"interface {i} of type '{net.get('type')}' needs a tap device")
+        fd = tap_fds.get(i)
+        netdev = netdev_props(net, None if fd is None else str(fd))
+        argv += ["-netdev", _j(netdev), "-device", _j(nic_props(net, root_bus, boot.get(net)))]
     return argv
 
 

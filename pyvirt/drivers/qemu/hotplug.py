@@ -10,16 +10,20 @@ for the guest; a later acknowledgement still completes the removal.
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from ... import constants as c
-from ...conf.domain import DomainDef
+from ...conf.domain import DomainDef, hooks, parse_device
+from ...conf.domain.hotplug import attach as conf_attach, detach as conf_detach, find_device
 from ...conf.xmlutil import Element, parse_xml
-from ...errors import LibvirtError, make_error
+from ...errors import LibvirtError, check_flags, make_error
 from .errors import qemu_error as _err
 from ..base import DomainRef
+from .devices import netdev_props, nic_props
 from .domain import assign_pci_addresses, disk_alias, is_q35
 from .process import QemuVM, atomic_write
+from .tap import create_tap
+from .validate import check_interface
 
 if TYPE_CHECKING:
     from .driver import Dom, QemuState
@@ -36,10 +40,13 @@ def _target(disk: Element) -> str:
     return tgt.get("dev", "") if tgt is not None else ""
 
 
-def _parse_disk(xml: str) -> Element:
-    elem = parse_xml(xml, what="device_definition")
+def _parse_device(xml: str, detach: bool = False) -> Element:
+    elem = parse_device(xml)
+    if elem.tag == "interface":
+        return elem
     if elem.tag != "disk":
-        raise _err(c.VIR_ERR_OPERATION_UNSUPPORTED, f"live attach of device '{elem.tag}' is not supported")
+        raise _err(c.VIR_ERR_OPERATION_UNSUPPORTED,
+                   f"live {'detach' if detach else 'attach'} of device '{elem.tag}' is not supported")
     if not _target(elem):
         raise make_error(c.VIR_ERR_XML_ERROR, "missing disk target", c.VIR_FROM_DOMAIN)
     return elem
@@ -114,11 +121,23 @@ class HotplugMixin:
     def domain_set_max_memory(self, dom: DomainRef, memory: int) -> None:
         self.domain_set_memory_flags(dom, memory, c.VIR_DOMAIN_MEM_MAXIMUM)
 
-    # --- disks ------------------------------------------------------------------
+    # --- devices --------------------------------------------------------------------
+    def domain_attach_device(self, dom: DomainRef, xml: str) -> None:
+        self.domain_attach_device_flags(dom, xml, c.VIR_DOMAIN_AFFECT_LIVE)
+
+    def domain_detach_device(self, dom: DomainRef, xml: str) -> None:
+        self.domain_detach_device_flags(dom, xml, c.VIR_DOMAIN_AFFECT_LIVE)
+
     def domain_attach_device_flags(self, dom: DomainRef, xml: str, flags: int = 0) -> None:
-        """Attach a disk to the running guest (virtio disks) and/or its persistent config."""
+        """Attach a disk (virtio) or an interface to the running guest and/or its persistent config."""
         self.check_writable()
-        disk = _parse_disk(xml)
+        check_flags(flags, c.VIR_DOMAIN_AFFECT_LIVE | c.VIR_DOMAIN_AFFECT_CONFIG, "qemuDomainAttachDeviceFlags",
+                    c.VIR_FROM_QEMU)
+        elem = _parse_device(xml)
+        if elem.tag == "interface":
+            self._attach_net(dom, elem, flags)
+            return
+        disk = elem
         with self.st.lock:
             d = self._dom(dom)
             live, config = self._affect(d, flags)
@@ -139,10 +158,15 @@ class HotplugMixin:
                 self._save_config(d)
 
     def domain_detach_device_flags(self, dom: DomainRef, xml: str, flags: int = 0) -> None:
-        """Detach a disk (by its target) from the running guest and/or its persistent config."""
+        """Detach a disk (by its target) or an interface (by MAC/alias/address) from the guest and/or config."""
         self.check_writable()
-        disk = _parse_disk(xml)
-        target = _target(disk)
+        check_flags(flags, c.VIR_DOMAIN_AFFECT_LIVE | c.VIR_DOMAIN_AFFECT_CONFIG, "qemuDomainDetachDeviceFlags",
+                    c.VIR_FROM_QEMU)
+        elem = _parse_device(xml, detach=True)
+        if elem.tag == "interface":
+            self._detach_net(dom, elem, flags)
+            return
+        target = _target(elem)
         with self.st.lock:
             d = self._dom(dom)
             live, config = self._affect(d, flags)
@@ -153,7 +177,7 @@ class HotplugMixin:
                     raise make_error(c.VIR_ERR_DEVICE_MISSING, f"disk {target} not found", c.VIR_FROM_DOMAIN)
         if live:
             assert vm is not None
-            _unplug_disk(vm, target)
+            _unplug_disk(vm, target, lambda alias: self._device_removed(d, alias))
         if config:
             with self.st.lock:
                 assert d.config is not None
@@ -161,6 +185,50 @@ class HotplugMixin:
                 for x in new.devices_elem.findall("disk"):
                     if _target(x) == target:
                         new.devices_elem.remove(x)
+                d.config = new
+                self._save_config(d)
+
+    def _device_removed(self, d: "Dom", alias: str) -> None:
+        ref = d.ref()
+        self.st.bus.emit("domain", c.VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED, ref.uuid, ref, alias)
+
+    # --- interfaces -----------------------------------------------------------------
+    def _attach_net(self, dom: DomainRef, elem: Element, flags: int) -> None:
+        check_interface(elem)
+        if elem.find("mac") is None:  # one MAC for the live and the persistent copy, as libvirt
+            elem.insert(0, elem.makeelement("mac", {"address": hooks.generate_mac()}))
+        with self.st.lock:
+            d = self._dom(dom)
+            live, config = self._affect(d, flags)
+            vm = d.vm
+        if live:
+            assert vm is not None
+            plug_net(vm, _copy(elem))
+        if config:
+            with self.st.lock:
+                assert d.config is not None
+                new = d.config.copy()
+                conf_attach(new, _inactive_copy(elem))
+                d.config = new
+                self._save_config(d)
+
+    def _detach_net(self, dom: DomainRef, elem: Element, flags: int) -> None:
+        with self.st.lock:
+            d = self._dom(dom)
+            live, config = self._affect(d, flags)
+            vm = d.vm
+            if config:
+                assert d.config is not None
+                find_device(d.config, elem)  # libvirt's "no device found ..." before anything changes
+            found = find_device(vm.live, elem) if live and vm is not None else None
+        if live:
+            assert vm is not None and found is not None
+            unplug_net(vm, found, lambda alias: self._device_removed(d, alias))
+        if config:
+            with self.st.lock:
+                assert d.config is not None
+                new = d.config.copy()
+                conf_detach(new, elem)
                 d.config = new
                 self._save_config(d)
 
@@ -243,7 +311,7 @@ def _plug_disk(vm: QemuVM, disk: Element) -> None:
     vm.write_status()
 
 
-def _unplug_disk(vm: QemuVM, target: str) -> None:
+def _unplug_disk(vm: QemuVM, target: str, removed: Callable[[str], None]) -> None:
     disk = next(x for x in vm.live.devices_elem.findall("disk") if _target(x) == target)
     tgt = disk.find("target")
     if tgt is None or tgt.get("bus") != "virtio":
@@ -275,6 +343,7 @@ def _unplug_disk(vm: QemuVM, target: str) -> None:
             vm.live = new
         vm.write_status()
         done.set()
+        removed(alias)
 
     vm.on_device_deleted(alias, lambda: threading.Thread(target=cleanup, daemon=True).start())
     try:
@@ -294,3 +363,146 @@ def _nodes_of(fmt_node: Any) -> list[str]:
     if storage != fmt_node:
         out.append(storage)
     return out
+
+
+# --- interfaces ------------------------------------------------------------------------
+def _inactive_copy(net: Element) -> Element:
+    """*net* as the persistent config keeps it: no generated alias or tap name."""
+    out = _copy(net)
+    alias = out.find("alias")
+    if alias is not None and not alias.get("name", "").startswith("ua-"):
+        out.remove(alias)
+    tgt = out.find("target")
+    if tgt is not None and tgt.get("dev", "").startswith(("vnet", "macvtap")):
+        out.remove(tgt)
+    return out
+
+
+def _next_net_alias(defn: DomainDef) -> str:
+    """libvirt's qemuAssignDeviceNetAlias: one more than the highest netN in use."""
+    idx = 0
+    for net in defn.devices_elem.findall("interface"):
+        node = net.find("alias")
+        name = node.get("name", "") if node is not None else ""
+        if name.startswith("net") and name[3:].isdigit():
+            idx = max(idx, int(name[3:]) + 1)
+    return f"net{idx}"
+
+
+def _set_alias(elem: Element, name: str) -> str:
+    node = elem.find("alias")
+    if node is not None and node.get("name", "").startswith("ua-"):
+        return node.get("name", "")
+    if node is not None:
+        elem.remove(node)
+    node = elem.makeelement("alias", {"name": name})
+    addr = elem.find("address")
+    if addr is not None:
+        addr.addprevious(node)
+    else:
+        elem.append(node)
+    return name
+
+
+def plug_net(vm: QemuVM, net: Element) -> None:
+    """Hot-plug interface *net* into *vm* (netdev_add, then device_add), as qemuDomainAttachNetDevice."""
+    if is_q35(vm.live.os_machine):
+        raise _err(c.VIR_ERR_OPERATION_UNSUPPORTED,
+                   "hotplug on q35 needs a pcie-root-port, which the QEMU driver does not add")
+    itype = net.get("type", "")
+    if itype not in ("user", "bridge", "ethernet"):
+        raise _err(c.VIR_ERR_OPERATION_UNSUPPORTED, f"hotplug of interface type of {itype} is not implemented yet")
+    with vm.lock:
+        new = vm.live.copy()
+        dev = conf_attach(new, net)
+        elem = dev.xml
+        alias = _set_alias(elem, _next_net_alias(vm.live))
+        assign_pci_addresses(new)
+    tap = None
+    fd_name = None
+    if itype in ("bridge", "ethernet"):
+        tgt = elem.find("target")
+        wanted = tgt.get("dev", "") if tgt is not None else ""
+        if not wanted or (wanted.startswith("vnet") and not wanted[4:].isdigit()):
+            wanted = "vnet%d"
+        src = elem.find("source")
+        bridge = src.get("bridge") if itype == "bridge" and src is not None else None
+        if itype == "bridge" and not bridge:
+            raise make_error(c.VIR_ERR_INTERNAL_ERROR, "missing bridge name", c.VIR_FROM_QEMU)
+        model = elem.find("model")
+        mac = elem.find("mac")
+        tap = create_tap(wanted, bridge, mac.get("address") if mac is not None else None,
+                         vnet_hdr=model is not None and model.get("type") == "virtio")
+        if tgt is None:
+            tgt = elem.makeelement("target", {})
+            alias_node = elem.find("alias")
+            assert alias_node is not None
+            alias_node.addprevious(tgt)
+        tgt.set("dev", tap.name)
+        fd_name = f"tapfd-{alias}0"
+    root_bus = "pcie.0" if is_q35(new.os_machine) else "pci.0"
+    try:
+        if tap is not None:
+            assert fd_name is not None
+            mon = vm.monitor
+            if mon is None:
+                raise _err(c.VIR_ERR_OPERATION_INVALID, "domain is not running")
+            mon.send_fd(tap.fd, fd_name)
+        try:
+            vm.execute("netdev_add", netdev_props(elem, fd_name))
+        except LibvirtError:
+            if fd_name is not None:
+                _quiet(vm, "closefd", {"fdname": fd_name})
+            raise
+        try:
+            vm.execute("device_add", nic_props(elem, root_bus))
+            link = elem.find("link")
+            if link is not None and link.get("state") == "down":
+                vm.execute("set_link", {"name": alias, "up": False})
+        except LibvirtError:
+            _quiet(vm, "device_del", {"id": alias})
+            _quiet(vm, "netdev_del", {"id": "host" + alias})
+            raise
+    finally:
+        if tap is not None:
+            tap.close()  # QEMU holds its own copy; the tap lives as long as QEMU's netdev
+    with vm.lock:
+        vm.live = new
+    vm.write_status()
+
+
+def _quiet(vm: QemuVM, cmd: str, args: dict[str, Any]) -> None:
+    try:
+        vm.execute(cmd, args)
+    except LibvirtError:
+        pass
+
+
+def unplug_net(vm: QemuVM, net: Element, removed: Callable[[str], None]) -> None:
+    """device_del the NIC of *net*; once the guest lets go (DEVICE_DELETED), netdev_del and drop it."""
+    alias_node = net.find("alias")
+    alias = alias_node.get("name", "") if alias_node is not None else ""
+    if not alias:
+        raise _err(c.VIR_ERR_OPERATION_FAILED, "device alias not found: cannot delete the interface")
+    done = threading.Event()
+
+    def cleanup() -> None:
+        _quiet(vm, "netdev_del", {"id": "host" + alias})
+        with vm.lock:
+            new = vm.live.copy()
+            for x in new.devices_elem.findall("interface"):
+                node = x.find("alias")
+                if node is not None and node.get("name") == alias:
+                    new.devices_elem.remove(x)
+            vm.live = new
+        vm.write_status()
+        done.set()
+        removed(alias)
+
+    vm.on_device_deleted(alias, lambda: threading.Thread(target=cleanup, daemon=True).start())
+    try:
+        vm.execute("device_del", {"id": alias})
+    except LibvirtError:
+        vm.on_device_deleted(alias, None)
+        raise
+    done.wait(UNPLUG_WAIT)

@@ -11,7 +11,7 @@ from ...conf.domain import DomainDef
 from ...conf.xmlutil import Element
 from .domain import unsupported
 
-__all__ = ["validate"]
+__all__ = ["validate", "check_interface"]
 
 # Top-level elements with no effect on the command line or fully handled.
 _TOP_OK = {"name", "uuid", "title", "description", "metadata", "memory", "currentMemory", "vcpu",
@@ -140,11 +140,20 @@ def _controller(dev: Element) -> None:
         raise unsupported("PCI controllers other than the root are not supported by the QEMU driver")
 
 
-def _interface(dev: Element) -> None:
+def check_interface(dev: Element, hotplug: bool = True) -> None:
+    """Refuse an ``<interface>`` the driver cannot build (hot-plug also knows ``<link state>``)."""
+    _interface(dev, hotplug)
+
+
+def _interface(dev: Element, hotplug: bool = False) -> None:
     itype = dev.get("type", "")
     if itype not in ("user", "bridge", "ethernet"):
         raise unsupported(f"interface type '{itype}' is not supported by the QEMU driver")
     for child in dev:
+        if hotplug and child.tag == "link":
+            if child.get("state") not in ("up", "down"):
+                raise unsupported(f"interface link state '{child.get('state')}' is not supported")
+            continue
         if isinstance(child.tag, str) and child.tag not in _IFACE_CHILD_OK:
             raise unsupported(f"interface element <{child.tag}> is not supported by the QEMU driver")
     model = dev.find("model")
