@@ -1,166 +1,41 @@
-"""``qemu:///embed?root=DIR``: a QEMU driver whose whole state lives under DIR.
+"""The QEMU driver's connection: one per ``virConnect``, on a shared :class:`~.state.QemuState`.
 
-Persistent configs are ``DIR/etc/qemu/NAME.xml``; running guests have a status
-file ``DIR/run/qemu/NAME.xml`` (see :mod:`.process`), so a new connection (or a
-restarted process) re-attaches to the QEMU processes still running. All
-connections of one process to the same root share one state, as in libvirt.
+The state (directory layout, domains, re-attach, autostart) is :mod:`.state`;
+this module holds the driver-table entries for the domain lifecycle. The other
+areas are mixins (save, hotplug, live, snapshot, stats, console, caps).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import subprocess
-import threading
 import uuid as uuidlib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ... import constants as c
 from ...conf.domain import DomainDef
-from ...errors import LibvirtError, make_error
-from ...events import EventBus
+from ...errors import LibvirtError, check_flags, make_error
 from .errors import qemu_error as _err
 from ..base import DomainRef, Driver
 from .command import build_command, prepare_live
 from .domain import DEFAULT_EMULATOR, apply_defaults
 from .kvm import kvm_usable
-from .process import Paths, QemuVM, atomic_write
+from .process import QemuVM, atomic_write
 from .caps import CapsMixin
 from .console import ConsoleMixin
 from .hotplug import HotplugMixin
 from .live import LiveMixin
 from .save import SaveMixin
 from .snapshot import SnapshotMixin
+from .state import _STATES, Dom, QemuState, StatusVM, acquire_state, release_state
 from .stats import StatsMixin
 from .tap import create_taps
 from .validate import validate
 
-__all__ = ["QemuDriver", "QemuState", "acquire_state", "release_state"]
-
-
-
-
-@dataclass
-class Dom:
-    """One domain: its persistent config (None when transient) and its process (None when off)."""
-
-    config: DomainDef | None
-    vm: QemuVM | None = None
-    id: int = -1
-    state: int = c.VIR_DOMAIN_SHUTOFF
-    reason: int = c.VIR_DOMAIN_SHUTOFF_UNKNOWN
-
-    @property
-    def definition(self) -> DomainDef:
-        if self.vm is not None:
-            return self.vm.live
-        assert self.config is not None
-        return self.config
-
-    @property
-    def name(self) -> str:
-        return self.definition.name
-
-    @property
-    def uuid(self) -> bytes:
-        return self.definition.uuid_bytes
-
-    def ref(self) -> DomainRef:
-        return DomainRef(self.name, self.uuid, self.id)
-
-    def active(self) -> bool:
-        return self.vm is not None
-
-
-class QemuState:
-    """Everything under one root, shared by the connections of this process."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.lock = threading.RLock()
-        self.doms: dict[str, Dom] = {}
-        self.bus = EventBus()
-        self.next_id = 1
-        self.users = 0
-        for sub in ("etc/qemu", "run/qemu", "log/qemu", "lib/qemu"):
-            (root / sub).mkdir(parents=True, exist_ok=True)
-        self._load()
-
-    @property
-    def config_dir(self) -> Path:
-        return self.root / "etc" / "qemu"
-
-    def _load(self) -> None:
-        for path in sorted(self.config_dir.glob("*.xml")):
-            try:
-                defn = DomainDef.parse(path.read_text())
-            except LibvirtError:
-                continue
-            self.doms[defn.name] = Dom(defn)
-        for path in sorted((self.root / "run" / "qemu").glob("*.xml")):
-            name = path.stem
-            vm = QemuVM.attach(Paths(self.root, name))
-            if vm is None:
-                continue
-            dom = self.doms.get(name) or Dom(None)
-            self.doms[name] = dom
-            self.bind(dom, vm)
-
-    def bind(self, dom: Dom, vm: QemuVM) -> None:
-        dom.vm = vm
-        dom.id = self.next_id
-        self.next_id += 1
-        dom.state, dom.reason = vm.state, vm.reason
-        vm.on_lifecycle = lambda ev, detail: self._vm_event(dom, vm, ev, detail)
-        vm.on_event = lambda name, data: self._qmp_event(dom, name, data)
-
-    def _qmp_event(self, dom: Dom, name: str, data: dict[str, Any]) -> None:
-        if name == "RESET":
-            ref = dom.ref()
-            self.bus.emit("domain", c.VIR_DOMAIN_EVENT_ID_REBOOT, ref.uuid, ref)
-        elif name == "BALLOON_CHANGE" and "actual" in data:
-            ref = dom.ref()
-            self.bus.emit("domain", c.VIR_DOMAIN_EVENT_ID_BALLOON_CHANGE, ref.uuid, ref, int(data["actual"]) // 1024)
-
-    def _vm_event(self, dom: Dom, vm: QemuVM, event: int, detail: int) -> None:
-        with self.lock:
-            ref = dom.ref()
-            dom.state, dom.reason = vm.state, vm.reason
-            if event == c.VIR_DOMAIN_EVENT_STOPPED and dom.vm is vm:
-                dom.vm = None
-                dom.id = -1
-                if dom.config is None:
-                    self.doms.pop(ref.name, None)
-        self.emit(ref, event, detail)
-
-    def emit(self, ref: DomainRef, event: int, detail: int) -> None:
-        self.bus.emit("domain", c.VIR_DOMAIN_EVENT_ID_LIFECYCLE, ref.uuid, ref, event, detail)
-
-
-_STATES: dict[Path, QemuState] = {}
-_STATES_LOCK = threading.Lock()
-
-
-def acquire_state(root: Path) -> QemuState:
-    with _STATES_LOCK:
-        st = _STATES.get(root)
-        if st is None:
-            st = _STATES[root] = QemuState(root)
-        st.users += 1
-        return st
-
-
-def release_state(st: QemuState) -> None:
-    with _STATES_LOCK:
-        st.users -= 1
-        if st.users <= 0:
-            _STATES.pop(st.root, None)
-            with st.lock:
-                for dom in st.doms.values():
-                    if dom.vm is not None and dom.vm.monitor is not None:
-                        dom.vm.monitor.close()  # the guests keep running; a new open re-attaches
+__all__ = ["QemuDriver", "QemuState", "Dom", "acquire_state", "release_state", "open_embed", "_STATES"]
 
 
 def _qemu_version(emulator: str) -> int:
@@ -174,16 +49,16 @@ def _qemu_version(emulator: str) -> int:
 
 class QemuDriver(SaveMixin, HotplugMixin, LiveMixin, SnapshotMixin, StatsMixin, ConsoleMixin, CapsMixin,
                  Driver):
-    """One connection to an embedded QEMU driver root."""
+    """One connection to a QEMU driver state (embed, system or session)."""
 
     type_name = "QEMU"
 
-    def __init__(self, uri: str, read_only: bool, state: QemuState) -> None:
+    def __init__(self, uri: str, read_only: bool, state: QemuState, counted: bool = True) -> None:
         super().__init__(uri, read_only)
         self.st = state
         self._callbacks: set[int] = set()
         self._old_style: dict[Any, int] = {}
-        self._closed = False
+        self._closed = not counted  # an uncounted (internal) connection has no state reference to drop
 
     # --- connection --------------------------------------------------------
     def connect_close(self) -> None:
@@ -196,6 +71,18 @@ class QemuDriver(SaveMixin, HotplugMixin, LiveMixin, SnapshotMixin, StatsMixin, 
 
     def connect_get_type(self) -> str:
         return "QEMU"
+
+    def connect_get_uri(self) -> str:
+        return self.st.layout.uri
+
+    def connect_is_secure(self) -> int:
+        return 1
+
+    def connect_is_encrypted(self) -> int:
+        return 0
+
+    def _managed_path(self, name: str) -> Path:
+        return self.st.layout.save_dir / f"{name}.save"
 
     def connect_get_version(self) -> int:
         return _qemu_version(DEFAULT_EMULATOR)
@@ -237,7 +124,8 @@ class QemuDriver(SaveMixin, HotplugMixin, LiveMixin, SnapshotMixin, StatsMixin, 
 
     def connect_list_all_domains(self, flags: int = 0) -> list[DomainRef]:
         with self.st.lock:
-            return [d.ref() for d in self.st.doms.values() if _matches(d, flags)]
+            return [d.ref() for d in self.st.doms.values()
+                    if _matches(d, flags, lambda d: self._managed_path(d.name).exists())]
 
     def connect_num_of_domains(self) -> int:
         with self.st.lock:
@@ -282,7 +170,7 @@ class QemuDriver(SaveMixin, HotplugMixin, LiveMixin, SnapshotMixin, StatsMixin, 
         defn = self._parse(xml)
         with self.st.lock:
             existing = self._check_clash(defn)
-            atomic_write(self.st.config_dir / f"{defn.name}.xml", defn.to_xml(inactive=True))
+            atomic_write(self.st.config_file(defn.name), defn.to_xml(inactive=True))
             if existing is None:
                 existing = Dom(defn)
                 self.st.doms[defn.name] = existing
@@ -297,27 +185,69 @@ class QemuDriver(SaveMixin, HotplugMixin, LiveMixin, SnapshotMixin, StatsMixin, 
     def domain_define_xml(self, xml: str) -> DomainRef:
         return self.domain_define_xml_flags(xml, 0)
 
+    _UNDEFINE_FLAGS = (c.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | c.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+                       | c.VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA | c.VIR_DOMAIN_UNDEFINE_NVRAM
+                       | c.VIR_DOMAIN_UNDEFINE_KEEP_NVRAM | c.VIR_DOMAIN_UNDEFINE_TPM
+                       | c.VIR_DOMAIN_UNDEFINE_KEEP_TPM)
+
     def domain_undefine_flags(self, dom: DomainRef, flags: int = 0) -> None:
+        """qemuDomainUndefineFlags: config, autostart link, managed save, snapshot metadata."""
         self.check_writable()
+        check_flags(flags, self._UNDEFINE_FLAGS, "qemuDomainUndefineFlags", c.VIR_FROM_QEMU)
+        if flags & c.VIR_DOMAIN_UNDEFINE_NVRAM and flags & c.VIR_DOMAIN_UNDEFINE_KEEP_NVRAM:
+            raise _err(c.VIR_ERR_OPERATION_INVALID, "cannot both keep and delete nvram")
+        if flags & c.VIR_DOMAIN_UNDEFINE_TPM and flags & c.VIR_DOMAIN_UNDEFINE_KEEP_TPM:
+            raise _err(c.VIR_ERR_OPERATION_INVALID, "cannot both keep and delete TPM")
         with self.st.lock:
             d = self._dom(dom)
             if d.config is None:
                 raise _err(c.VIR_ERR_OPERATION_INVALID, "cannot undefine transient domain")
+            if not d.active():
+                # Hook for snapshot.py: ``_snapshot_count(d)`` and ``_snapshot_discard_all_metadata(d)``.
+                nsnap = self._undefine_hook("_snapshot_count", d) or 0
+                if nsnap:
+                    if not flags & c.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA:
+                        raise _err(c.VIR_ERR_OPERATION_INVALID,
+                                   f"cannot delete inactive domain with {nsnap} snapshots")
+                    self._undefine_hook("_snapshot_discard_all_metadata", d)
+                nchk = self._undefine_hook("_checkpoint_count", d) or 0
+                if nchk:
+                    if not flags & c.VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA:
+                        raise _err(c.VIR_ERR_OPERATION_INVALID,
+                                   f"cannot delete inactive domain with {nchk} checkpoints")
+                    self._undefine_hook("_checkpoint_discard_all_metadata", d)
             managed = self._managed_path(d.name)
             if managed.exists():
                 if not flags & c.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE:
                     raise _err(c.VIR_ERR_OPERATION_INVALID,
                                "Refusing to undefine while domain managed save image exists")
-                managed.unlink()
+                try:
+                    managed.unlink()
+                except OSError:
+                    raise _err(c.VIR_ERR_INTERNAL_ERROR, "Failed to remove domain managed save image") from None
+            # No <loader>/<nvram> passes validation, so there is never an NVRAM file to keep or delete.
             try:
-                (self.st.config_dir / f"{d.name}.xml").unlink()
+                self.st.autostart_link(d.name).unlink()  # not fatal if this does not work (libvirt)
+            except OSError:
+                pass
+            d.autostart = False
+            try:
+                self.st.config_file(d.name).unlink()
             except FileNotFoundError:
                 pass
+            except OSError as exc:
+                raise make_error(c.VIR_ERR_SYSTEM_ERROR, None, c.VIR_FROM_QEMU,
+                                 message=f"cannot remove config {self.st.config_file(d.name)}: "
+                                         f"{exc.strerror}") from exc
             ref = d.ref()
             d.config = None
             if not d.active():
                 self.st.doms.pop(ref.name, None)
         self.st.emit(ref, c.VIR_DOMAIN_EVENT_UNDEFINED, c.VIR_DOMAIN_EVENT_UNDEFINED_REMOVED)
+
+    def _undefine_hook(self, name: str, d: Dom) -> Any:
+        fn = getattr(type(self), name, None)
+        return fn(self, d) if fn is not None else None
 
     def domain_undefine(self, dom: DomainRef) -> None:
         self.domain_undefine_flags(dom, 0)
@@ -334,8 +264,12 @@ class QemuDriver(SaveMixin, HotplugMixin, LiveMixin, SnapshotMixin, StatsMixin, 
                            "is enabled in the host BIOS, and host configuration is setup to load "
                            "the kvm modules.")
             accel = "kvm"
+        if d.foreign:
+            raise _err(c.VIR_ERR_OPERATION_INVALID,
+                       f"domain '{defn.name}' has a status file in {self.st.layout.state_dir} written by "
+                       "another daemon (libvirtd?); stop it there first")
         live = prepare_live(defn, vnc_port=_free_vnc_port)
-        paths = Paths(self.st.root, defn.name)
+        paths = self.st.paths(defn.name)
         taps = create_taps(live)
         try:
             cmd = build_command(live, monitor_path=str(paths.monitor), accel=accel,
@@ -343,7 +277,7 @@ class QemuDriver(SaveMixin, HotplugMixin, LiveMixin, SnapshotMixin, StatsMixin, 
             if restore_fd is not None:
                 cmd.argv += ["-incoming", "defer"]
                 cmd.pass_fds = sorted({*cmd.pass_fds, restore_fd})
-            vm = QemuVM(live, paths)
+            vm = StatusVM(live, paths)
             events: list[tuple[int, int]] = []
             vm.on_lifecycle = lambda ev, detail: events.append((ev, detail))
             vm.start(cmd, paused=bool(flags & c.VIR_DOMAIN_START_PAUSED), incoming_fd=restore_fd)
@@ -360,11 +294,16 @@ class QemuDriver(SaveMixin, HotplugMixin, LiveMixin, SnapshotMixin, StatsMixin, 
         with self.st.lock:
             d = self._dom(dom)
             assert d.config is not None
-            if d.active():
-                raise _err(c.VIR_ERR_OPERATION_INVALID, "domain is already running")
-            if not self._start_managed(d, flags):
-                self._start(d, d.config, flags)
+            self.start_domain(d, flags)
             return d.ref()
+
+    def start_domain(self, d: Dom, flags: int) -> None:
+        """Start a defined domain (from its managed save image if it has one); lock held."""
+        assert d.config is not None
+        if d.active():
+            raise _err(c.VIR_ERR_OPERATION_INVALID, "domain is already running")
+        if not self._start_managed(d, flags):
+            self._start(d, d.config, flags)
 
     def domain_create(self, dom: DomainRef) -> DomainRef:
         return self.domain_create_with_flags(dom, 0)
@@ -475,8 +414,41 @@ class QemuDriver(SaveMixin, HotplugMixin, LiveMixin, SnapshotMixin, StatsMixin, 
 
     def domain_get_autostart(self, dom: DomainRef) -> int:
         with self.st.lock:
-            self._dom(dom)
-        return 0  # an embedded driver has no daemon start-up to autostart at
+            return int(self._dom(dom).autostart)
+
+    def domain_set_autostart(self, dom: DomainRef, autostart: int) -> None:
+        """qemuDomainSetAutostart: a symlink autostart/NAME.xml -> the config file."""
+        self.check_writable()
+        with self.st.lock:
+            d = self._dom(dom)
+            if d.config is None:
+                raise _err(c.VIR_ERR_OPERATION_INVALID, "cannot set autostart for transient domain")
+            want = bool(autostart)
+            if d.autostart == want:
+                return
+            link, target = self.st.autostart_link(d.name), self.st.config_file(d.name)
+            if want:
+                try:
+                    link.parent.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise make_error(c.VIR_ERR_SYSTEM_ERROR, None, c.VIR_FROM_QEMU,
+                                     message=f"cannot create autostart directory {link.parent}: "
+                                             f"{exc.strerror}") from exc
+                try:
+                    os.symlink(target, link)
+                except OSError as exc:
+                    raise make_error(c.VIR_ERR_SYSTEM_ERROR, None, c.VIR_FROM_QEMU,
+                                     message=f"Failed to create symlink '{link} to '{target}': "
+                                             f"{exc.strerror}") from exc
+            else:
+                try:
+                    link.unlink()
+                except (FileNotFoundError, NotADirectoryError):
+                    pass
+                except OSError as exc:
+                    raise make_error(c.VIR_ERR_SYSTEM_ERROR, None, c.VIR_FROM_QEMU,
+                                     message=f"Failed to delete symlink '{link}': {exc.strerror}") from exc
+            d.autostart = want
 
     def domain_get_os_type(self, dom: DomainRef) -> str:
         with self.st.lock:
@@ -534,7 +506,8 @@ class QemuDriver(SaveMixin, HotplugMixin, LiveMixin, SnapshotMixin, StatsMixin, 
         self.connect_domain_event_deregister_any(cid)
 
 
-def _matches(d: Dom, flags: int) -> bool:
+def _matches(d: Dom, flags: int, managed: Any = None) -> bool:
+    """Whether *d* passes libvirt's list filters in *flags*; *managed(d)*: has a managed save image."""
     if not flags:
         return True
     active = d.active()
@@ -552,6 +525,14 @@ def _matches(d: Dom, flags: int) -> bool:
           c.VIR_DOMAIN_SHUTOFF: c.VIR_CONNECT_LIST_DOMAINS_SHUTOFF}.get(
              state, c.VIR_CONNECT_LIST_DOMAINS_OTHER)),
     ]
+    if flags & (c.VIR_CONNECT_LIST_DOMAINS_AUTOSTART | c.VIR_CONNECT_LIST_DOMAINS_NO_AUTOSTART):
+        groups.append((c.VIR_CONNECT_LIST_DOMAINS_AUTOSTART | c.VIR_CONNECT_LIST_DOMAINS_NO_AUTOSTART,
+                       c.VIR_CONNECT_LIST_DOMAINS_AUTOSTART if d.autostart
+                       else c.VIR_CONNECT_LIST_DOMAINS_NO_AUTOSTART))
+    if flags & (c.VIR_CONNECT_LIST_DOMAINS_MANAGEDSAVE | c.VIR_CONNECT_LIST_DOMAINS_NO_MANAGEDSAVE):
+        groups.append((c.VIR_CONNECT_LIST_DOMAINS_MANAGEDSAVE | c.VIR_CONNECT_LIST_DOMAINS_NO_MANAGEDSAVE,
+                       c.VIR_CONNECT_LIST_DOMAINS_MANAGEDSAVE if managed is not None and not d.active() and managed(d)
+                       else c.VIR_CONNECT_LIST_DOMAINS_NO_MANAGEDSAVE))
     for mask, bit in groups:
         if flags & mask and not flags & bit:
             return False
@@ -576,5 +557,5 @@ def open_embed(root: str) -> QemuDriver:
     if not path.is_absolute():
         raise _err(c.VIR_ERR_INVALID_ARG, "root path must be absolute")
     st = acquire_state(path)
-    return QemuDriver(f"qemu:///embed?root={root}", False, st)
+    return QemuDriver(st.layout.uri, False, st)
 
