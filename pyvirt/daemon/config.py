@@ -230,7 +230,9 @@ class DaemonConfig:
     log_level: int = 3
     log_outputs: str | None = None
     log_filters: str | None = None
+    prefix: str | None = None  # pyvirtd's own key: relocate the system layout (--prefix)
     filename: str | None = None
+    given: set[str] = field(default_factory=set)  # keys the file set explicitly
 
 
 _STR = "string"
@@ -253,6 +255,7 @@ _KEYS: dict[str, str] = {
     "min_workers": _UINT, "max_client_requests": _UINT,
     "keepalive_interval": _INT, "keepalive_count": _UINT,
     "log_level": _UINT, "log_outputs": _STR, "log_filters": _STR,
+    "prefix": _STR,
 }
 
 # libvirtd.conf keys pyvirtd accepts but does not act on.
@@ -321,6 +324,9 @@ def config_from_text(text: str, filename: str = "<string>") -> DaemonConfig:
         if key in ("tcp_port", "tls_port") and isinstance(value, int) and value >= 0:
             value = str(value)  # libvirt wants a string; a bare number is an obvious intent
         setattr(cfg, key, _check(kind, key, value, where))
+        cfg.given.add(key)
+        if key == "prefix" and not os.path.isabs(str(value)):
+            raise _err(c.VIR_ERR_CONF_SYNTAX, f"{where}: 'prefix' must be an absolute path")
         rw_perms_set |= key == "unix_sock_rw_perms"
     if cfg.auth_unix_rw == AUTH_POLKIT and not rw_perms_set:
         cfg.unix_sock_rw_perms = "0777"

@@ -1,4 +1,12 @@
-"""pyvirtd's command line (libvirtd's options)."""
+"""pyvirtd's command line (libvirtd's options) and its QEMU driver modes.
+
+A pyvirtd runs in *system* mode (as root, or with ``--prefix``): it serves
+``qemu:///system`` from libvirt's system directories, relocated under the prefix
+when one is given; or in *session* mode (``--session``, or any non-root user
+without a prefix): it serves ``qemu:///session`` from the user's directories and
+listens on ``$XDG_RUNTIME_DIR/libvirt/libvirt-sock``, where libvirt's clients
+(and pyvirt's) look for, and autostart, a per-user daemon.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +18,16 @@ import logging
 import os
 import signal
 import sys
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
+
+from pathlib import Path
 
 from ..errors import LibvirtError
 from .config import DaemonConfig, load_config
 from .server import Server
+
+if TYPE_CHECKING:
+    from ..drivers.qemu.state import DaemonService
 
 __all__ = ["main", "VERSION"]
 
@@ -35,14 +48,92 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-f", "--config", metavar="FILE", help="configuration file")
     p.add_argument("-p", "--pid-file", metavar="FILE", help="change name of PID file")
     p.add_argument("-V", "--version", action="store_true", help="display version information and exit")
+    p.add_argument("--prefix", metavar="DIR",
+                   help="system mode with every directory under DIR (DIR/etc/libvirt, DIR/run/libvirt, DIR/var/...)")
+    p.add_argument("--session", action="store_true",
+                   help="per-user session mode (qemu:///session), even as root")
     return p
 
 
-def default_pidfile() -> str:
-    if os.geteuid() == 0:
-        return "/run/pyvirtd.pid"
+def _user_runtime_dir() -> str:
     runtime = os.environ.get("XDG_RUNTIME_DIR") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(runtime, "libvirt", "pyvirtd.pid")
+    return os.path.join(runtime, "libvirt")
+
+
+def default_pidfile(mode: str | None = None, prefix: str | None = None) -> str:
+    """libvirtd's pid file location, named pyvirtd.pid (under the prefix in relocated system mode)."""
+    if mode is None:
+        mode = "system" if os.geteuid() == 0 else "session"
+    if mode == "session":
+        return os.path.join(_user_runtime_dir(), "pyvirtd.pid")
+    return os.path.join(prefix or "/", "run", "pyvirtd.pid")
+
+
+def daemon_mode(session: bool, prefix: str | None) -> str:
+    """system as root or with a prefix; session with --session or as an ordinary user."""
+    if session:
+        return "session"
+    return "system" if os.geteuid() == 0 or prefix else "session"
+
+
+def apply_mode(cfg: DaemonConfig, mode: str, prefix: str | None) -> None:
+    """Default socket directory of the mode, unless the configuration names one."""
+    if "unix_sock_dir" in cfg.given:
+        return
+    if mode == "session":
+        cfg.unix_sock_dir = _user_runtime_dir()
+    elif prefix:
+        cfg.unix_sock_dir = os.path.join(prefix, "run", "libvirt")
+
+
+class DaemonServer(Server):
+    """The server plus libvirt's auto-shutdown rule: ``--timeout`` counts only while there are
+    no clients *and* no running guests (the QEMU driver inhibits shutdown while guests run)."""
+
+    active_guests = 0
+
+    def guests_changed(self, count: int) -> None:
+        """Called by the QEMU driver (any thread) when the number of running guests changes."""
+        self.active_guests = count
+        loop = self.loop
+        if loop is not None and self._activity is not None:
+            try:
+                loop.call_soon_threadsafe(self._activity.set)
+            except RuntimeError:
+                pass  # loop closed: the daemon is stopping
+
+    async def _idle_watch(self) -> None:
+        assert self._activity is not None
+        while True:
+            self._activity.clear()
+            if self.clients or self.active_guests:
+                await self._activity.wait()
+                continue
+            try:
+                await asyncio.wait_for(self._activity.wait(), self.timeout)
+            except asyncio.TimeoutError:
+                if not self.clients and not self.active_guests:
+                    log.info("no clients and no running guests for %d seconds, exiting", self.timeout)
+                    self.stop()
+                    return
+
+
+def _start_qemu(server: DaemonServer, mode: str, prefix: str | None) -> "DaemonService | None":
+    """Make this process serve qemu:///system or /session; load the state now if it exists."""
+    try:
+        from ..drivers.qemu import DaemonService, set_daemon_service
+    except ImportError as exc:  # QEMU driver dependencies missing: serve the other drivers
+        log.warning("QEMU driver unavailable: %s", exc)
+        return None
+    service = DaemonService(mode, Path(prefix) if prefix else None, on_active_change=server.guests_changed)
+    set_daemon_service(service)
+    if service.should_load_at_start():
+        try:
+            service.get()
+        except LibvirtError as exc:
+            # libvirtd would exit; pyvirtd keeps serving its other drivers and retries on open
+            log.error("Initialization of QEMU state driver failed: %s", exc.message)
+    return service
 
 
 def _acquire_pidfile(path: str) -> int:
@@ -103,12 +194,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LibvirtError as exc:
         print(f"pyvirtd: error: Can't load config file: {exc.message}: {args.config}", file=sys.stderr)
         return 1
+    prefix = args.prefix or cfg.prefix
+    if prefix:
+        if not os.path.isabs(prefix):
+            print(f"pyvirtd: error: --prefix must be an absolute path: {prefix}", file=sys.stderr)
+            return 1
+        if args.session:
+            print("pyvirtd: error: --prefix relocates the system mode; session mode follows $HOME "
+                  "and $XDG_* like libvirt", file=sys.stderr)
+            return 1
+    mode = daemon_mode(args.session, prefix)
+    apply_mode(cfg, mode, prefix)
     _setup_logging(cfg, args.verbose)
     # Until the event loop takes the signals over: no death by SIGHUP, clean exit on SIGTERM/SIGINT.
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _exit_early)
-    server = Server(cfg, listen=args.listen, timeout=args.timeout)
+    server = DaemonServer(cfg, listen=args.listen, timeout=args.timeout)
     try:
         server.open_listeners()
     except LibvirtError as exc:
@@ -116,8 +218,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     if args.daemon:
         _daemonize()
-    pidfile = args.pid_file or (default_pidfile() if args.daemon else None)
+    pidfile = args.pid_file or (default_pidfile(mode, prefix) if args.daemon else None)
     pid_fd = None
+    qemu: "DaemonService | None" = None
     try:
         if pidfile:
             try:
@@ -126,11 +229,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"pyvirtd: error: {exc}", file=sys.stderr)
                 server.close_listeners()
                 return 1
+        qemu = _start_qemu(server, mode, prefix)
         asyncio.run(server.serve())
     except SystemExit:
         pass
     finally:
         server.close_listeners()
+        if qemu is not None:
+            qemu.close()  # monitors only: the guests keep running
         if pid_fd is not None and pidfile:
             try:
                 os.unlink(pidfile)

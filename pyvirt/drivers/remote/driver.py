@@ -10,10 +10,10 @@ from ...errors import LibvirtError, make_error
 from ...rpc import _table
 from ...rpc.client import Client, Stream
 from ...rpc.protocol import Procedure, procedure_by_method, procedure_by_name
-from ...rpc.transport import open_endpoint
 from ...rpc.values import params_to_wire
 from ...uri import URI
 from ..base import Driver
+from .autostart import open_endpoint_autostart
 from .events import EventsMixin
 from .generic import make_method
 from .special import SpecialMixin
@@ -75,7 +75,7 @@ class RemoteDriver(SpecialMixin, EventsMixin, Driver):
         self._uri = uri
         self._param_types: dict[str, int] = dict(_table.PARAM_TYPES)
         self._open_uri = driver_uri_for(uri)
-        endpoint = open_endpoint(uri, read_only, self._open_uri)
+        endpoint = open_endpoint_autostart(uri, read_only, self._open_uri)
         self._transport = uri.transport or ("tls" if uri.server else "unix")
         self._client = Client(endpoint, on_message=self._on_message, on_close=self._on_close)
         self._init_events()
