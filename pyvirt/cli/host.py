@@ -10,14 +10,19 @@ from .util import read_file
 
 @command("nodeinfo")
 def cmd_nodeinfo(ctl: Ctl, cmd: Cmd) -> bool:
+    native = getattr(ctl.conn, "get_info", None)  # pyvirt's own call keeps memory in KiB, as virsh prints it
     with ctl.failing("failed to get node information"):
-        model, mem, cpus, mhz, nodes, sockets, cores, threads = ctl.conn.getInfo()
+        if native is not None:
+            model, mem_kib, cpus, mhz, nodes, sockets, cores, threads = native()
+        else:
+            model, mem, cpus, mhz, nodes, sockets, cores, threads = ctl.conn.getInfo()
+            mem_kib = mem * 1024
     out = [f"{'CPU model:':<20} {model}\n", f"{'CPU(s):':<20} {cpus}\n"]
     if mhz:
         out.append(f"{'CPU frequency:':<20} {mhz} MHz\n")
     out += [f"{'CPU socket(s):':<20} {sockets}\n", f"{'Core(s) per socket:':<20} {cores}\n",
             f"{'Thread(s) per core:':<20} {threads}\n", f"{'NUMA cell(s):':<20} {nodes}\n",
-            f"{'Memory size:':<20} {mem * 1024} KiB\n"]
+            f"{'Memory size:':<20} {mem_kib} KiB\n"]
     ctl.print("".join(out))
     return True
 
@@ -73,6 +78,18 @@ def cmd_version(ctl: Ctl, cmd: Cmd) -> bool:
 def cmd_capabilities(ctl: Ctl, cmd: Cmd) -> bool:
     with ctl.failing("failed to get capabilities"):
         caps = ctl.conn.getCapabilities()
+    ctl.print(f"{caps}\n")
+    return True
+
+
+@command("domcapabilities")
+def cmd_domcapabilities(ctl: Ctl, cmd: Cmd) -> bool:
+    virttype = ctl.opt_string(cmd, "virttype")
+    emulatorbin = ctl.opt_string(cmd, "emulatorbin")
+    arch = ctl.opt_string(cmd, "arch")
+    machine = ctl.opt_string(cmd, "machine")
+    with ctl.failing("failed to get emulator capabilities"):
+        caps = ctl.conn.getDomainCapabilities(emulatorbin, arch, machine, virttype, 0)
     ctl.print(f"{caps}\n")
     return True
 
