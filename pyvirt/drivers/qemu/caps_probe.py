@@ -23,7 +23,7 @@ from typing import Any
 from ... import constants as c
 from .errors import qemu_error as _err
 
-__all__ = ["QemuCaps", "Machine", "CpuModel", "probe", "load_caps", "PROBE_TIMEOUT", "FORMAT"]
+__all__ = ["QemuCaps", "Machine", "CpuModel", "probe", "load_caps", "forget", "cache_file", "PROBE_TIMEOUT", "FORMAT"]
 
 PROBE_TIMEOUT = 30.0
 #: bumped when the cached layout changes (old files are then probed again)
@@ -225,3 +225,9 @@ def load_caps(emulator: str, cache_dir: Path, timeout: float = PROBE_TIMEOUT) ->
             os.replace(tmp, path)
         _MEMO[key] = caps
         return caps
+
+
+def forget() -> None:
+    """Drop the in-memory copies (the cache files stay): the next load reads or probes again."""
+    with _LOCK:
+        _MEMO.clear()
