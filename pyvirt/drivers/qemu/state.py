@@ -419,9 +419,10 @@ def release_state(st: QemuState) -> None:
 class DaemonService:
     """The QEMU driver of a pyvirtd: one system or session state for the daemon's lifetime.
 
-    The state is loaded at daemon start-up when the layout already exists (re-attach, then
-    autostart), or on the first ``qemu:///system``/``session`` open otherwise, so a daemon
-    that is never asked for QEMU creates nothing under /etc, /run or /var.
+    The state is loaded at daemon start-up when the layout is relocated (``--prefix``) or
+    already exists (re-attach, then autostart), or on the first ``qemu:///system``/``session``
+    open otherwise, so a daemon that is never asked for QEMU creates nothing under /etc,
+    /run or /var.
     """
 
     def __init__(self, mode: str, prefix: Path | None = None,
@@ -430,12 +431,14 @@ class DaemonService:
             raise ValueError(mode)
         self.mode = mode
         self.layout = Layout.system(prefix or Path("/")) if mode == "system" else Layout.session()
+        self.relocated = prefix is not None
         self.on_active_change = on_active_change
         self.state: QemuState | None = None
         self._lock = threading.Lock()
 
     def should_load_at_start(self) -> bool:
-        return self.layout.config_dir.is_dir() or self.layout.state_dir.is_dir()
+        """A relocated system layout, or one a driver already used: load (and autostart) now."""
+        return self.relocated or self.layout.config_dir.is_dir() or self.layout.state_dir.is_dir()
 
     def get(self) -> QemuState:
         """The loaded state (loading, re-attaching and autostarting on first use)."""
