@@ -388,3 +388,46 @@ def cmd_domif_getlink(ctl: Ctl, cmd: Cmd) -> bool:
     state = link.get("state") if link is not None and link.get("state") else "up"
     ctl.print(f"{iface} {state}")
     return True
+
+
+def _cpu_stats_field(name: str, value: Any) -> str:
+    """vshCPUStatsPrintField: times in seconds with nanoseconds, anything else as is."""
+    if name in ("cpu_time", "vcpu_time", "user_time", "system_time") and isinstance(value, int):
+        return f"\t{name:<12} {value // 1_000_000_000:9d}.{value % 1_000_000_000:09d} seconds\n"
+    return f"\t{name:<12} {value}\n"
+
+
+@command("cpu-stats")
+def cmd_cpu_stats(ctl: Ctl, cmd: Cmd) -> bool:
+    dom, name = opt_domain(ctl, cmd)
+    show_total = cmd.bool("total")
+    start, count = ctl.opt_int(cmd, "start"), ctl.opt_int(cmd, "count")
+    if start is not None and start < 0:
+        raise ctl.fail("Invalid value for start CPU")
+    if count is not None and count < 0:
+        raise ctl.fail("Invalid value for number of CPUs to show")
+    show_per_cpu = start is not None or count is not None
+    if not show_total and not show_per_cpu:
+        show_total = show_per_cpu = True
+    cpu = start or 0
+    out: list[str] = []
+    with ctl.failing(f"Failed to retrieve CPU statistics for domain '{name}'"):
+        if show_per_cpu:
+            per_cpu = dom.getCPUStats(False)
+            max_id = len(per_cpu)
+            if cpu >= max_id:
+                raise ctl.fail(f"Start CPU {cpu} is out of range (min: 0, max: {max_id - 1})")
+            if count is None or count > max_id:
+                if count is not None:
+                    out.append(f"Only {max_id} CPUs available to show\n")
+                count = max_id - cpu
+            for i, stats in enumerate(per_cpu[cpu:cpu + count]):
+                if stats:
+                    out.append(f"CPU{cpu + i}:\n")
+                    out += [_cpu_stats_field(k, v) for k, v in stats.items()]
+        if show_total:
+            (total,) = dom.getCPUStats(True)
+            out.append("Total:\n")
+            out += [_cpu_stats_field(k, v) for k, v in total.items()]
+    ctl.print("".join(out))
+    return True

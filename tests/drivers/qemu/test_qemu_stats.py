@@ -254,3 +254,14 @@ def test_pyvirsh_stats_commands(running: Any) -> None:
     assert out.startswith("actual 131072\n") and re.search(r"^rss \d+$", out, re.M)
     rc, out, err = _pyvirsh(uri, "domstats --list-shutoff --state")
     assert rc == 0 and out == "Domain: 's2'\n  state.state=5\n  state.reason=0\n\n", (out, err)
+
+
+def test_pyvirsh_cpu_stats(running: Any) -> None:
+    conn, _dom, _disk, _shell = running
+    rc, out, err = _pyvirsh(conn.get_uri(), "cpu-stats s1 --total")
+    assert rc == 0, err
+    assert re.fullmatch(r"Total:\n\tcpu_time +\d+\.\d{9} seconds\n\tuser_time +\d+\.\d{9} seconds\n"
+                        r"\tsystem_time +\d+\.\d{9} seconds\n\n", out), out
+    rc, out, err = _pyvirsh(conn.get_uri(), "cpu-stats s1")
+    assert rc == 1 and "Failed to retrieve CPU statistics for domain 's1'" in err
+    assert "cgroup CPUACCT controller is not mounted" in err
