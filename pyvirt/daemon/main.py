@@ -102,6 +102,18 @@ class DaemonServer(Server):
             except RuntimeError:
                 pass  # loop closed: the daemon is stopping
 
+    qemu: "DaemonService | None" = None
+
+    def _reload(self) -> None:
+        """SIGHUP: the QEMU driver reads its config directory again, as libvirtd's drivers do."""
+        st = self.qemu.state if self.qemu is not None else None
+        if st is None:
+            log.info("SIGHUP received: nothing to reload")
+            return
+        log.info("SIGHUP received: reloading the QEMU driver's configs")
+        # off the loop thread: parsing many configs must not stall the clients
+        self.loop.run_in_executor(self.executor, st.reload)
+
     async def _idle_watch(self) -> None:
         assert self._activity is not None
         while True:
@@ -230,6 +242,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 server.close_listeners()
                 return 1
         qemu = _start_qemu(server, mode, prefix)
+        server.qemu = qemu
         asyncio.run(server.serve())
     except SystemExit:
         pass

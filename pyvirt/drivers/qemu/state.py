@@ -273,6 +273,30 @@ class QemuState:
             if dom_id <= 0:
                 vm.write_status()  # record the ID it got
 
+    def reload(self) -> None:
+        """Read the config directory again (SIGHUP, qemuStateReload): new files become domains
+        (DEFINED event), changed ones replace the inactive definition, autostart flags follow the links."""
+        added: list[DomainRef] = []
+        with self.lock:
+            for path in sorted(self.config_dir.glob("*.xml")):
+                try:
+                    defn = DomainDef.parse(path.read_text())
+                except (LibvirtError, OSError) as exc:
+                    log.error("Failed to load config for domain '%s': %s", path.stem, exc)
+                    continue
+                dom = self.doms.get(defn.name)
+                if dom is None:
+                    dom = self.doms[defn.name] = Dom(defn)
+                    added.append(dom.ref())
+                elif dom.uuid != defn.uuid_bytes:
+                    log.error("domain '%s' is already defined with another uuid", defn.name)
+                    continue
+                else:
+                    dom.config = defn
+                dom.autostart = _points_to(self.autostart_link(defn.name), path)
+        for ref in added:
+            self.emit(ref, c.VIR_DOMAIN_EVENT_DEFINED, c.VIR_DOMAIN_EVENT_DEFINED_ADDED)
+
     def autostart(self) -> list[str]:
         """Start the autostart domains that are not running (qemuAutostartDomains); their names."""
         from .driver import QemuDriver  # the start path lives in the driver

@@ -247,3 +247,28 @@ def test_system_daemon_refuses_second_driver_on_same_dirs(tmp_path: Path) -> Non
         p2.send_signal(signal.SIGTERM)
         p2.wait(60)
         d1.stop()
+
+
+def test_sighup_reloads_configs(tmp_path: Path) -> None:
+    """SIGHUP: a config file copied into the config dir becomes a domain (with a DEFINED event),
+    its autostart link is read, and nothing is started (qemuStateReload)."""
+    prefix = tmp_path / "p"
+    d = Pyvirtd(prefix, tmp_path / "d.log")
+    try:
+        with pyvirt.open(d.uri) as conn:
+            events: list[tuple[str, int, int]] = []
+            conn.domain_event_register_any(None, c.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                           lambda _c, dom, ev, det, _o: events.append((dom.name(), ev, det)), None)
+            cfg = prefix / "etc" / "libvirt" / "qemu"
+            (cfg / "h1.xml").write_text("<domain type='qemu'><name>h1</name><memory unit='MiB'>64</memory>"
+                                        "<vcpu>1</vcpu><os><type arch='x86_64'>hvm</type></os></domain>")
+            (cfg / "autostart").mkdir(exist_ok=True)
+            (cfg / "autostart" / "h1.xml").symlink_to(cfg / "h1.xml")
+            d.proc.send_signal(signal.SIGHUP)
+            wait_until(lambda: ("h1", c.VIR_DOMAIN_EVENT_DEFINED, c.VIR_DOMAIN_EVENT_DEFINED_ADDED) in events,
+                       "the DEFINED event", timeout=60)
+            dom = conn.lookup_by_name("h1")
+            assert dom.autostart() == 1 and dom.is_active() == 0
+        assert d.proc.poll() is None
+    finally:
+        d.stop()
