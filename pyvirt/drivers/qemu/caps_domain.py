@@ -17,7 +17,7 @@ from .caps_probe import Machine, QemuCaps
 __all__ = ["format_domain_caps"]
 
 # (XML value, QEMU device needed or None)
-_DISK_BUSES = (("ide", "ide-hd"), ("scsi", "scsi-hd"), ("virtio", "virtio-blk-pci"), ("sata", "ahci"))
+_DISK_BUSES = (("ide", "ide-hd"), ("scsi", "scsi-hd"), ("virtio", "virtio-blk-pci"), ("sata", "ich9-ahci"))
 _VIDEO_MODELS = (("vga", "VGA"), ("cirrus", "cirrus-vga"), ("virtio", "virtio-vga"), ("none", None),
                  ("bochs", "bochs-display"))
 _UNSUPPORTED_DEVICES = ("hostdev", "rng", "filesystem", "tpm", "redirdev", "channel")
