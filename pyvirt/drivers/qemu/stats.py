@@ -12,7 +12,7 @@ import weakref
 from typing import TYPE_CHECKING, Any, Callable
 
 from ... import constants as c
-from ...errors import LibvirtError, check_flags
+from ...errors import LibvirtError, check_flags, make_error
 from ..base import DomainRef
 from .errors import qemu_error as _err
 from .process import atomic_write
@@ -282,9 +282,12 @@ class StatsMixin:
         """
         with self.st.lock:
             _d, vm = self._running(dom)
-        iface = next((i for i in vm.live.interfaces if device in (i.target_dev, i.mac) and i.target_dev), None)
+        iface = next((i for i in vm.live.interfaces if device in (i.target_dev, i.mac)), None)
         if iface is None:
-            raise _err(c.VIR_ERR_INVALID_ARG, f"invalid path, '{device}' is not a known interface")
+            raise make_error(c.VIR_ERR_INVALID_ARG, f"'{device}' is not a known interface", c.VIR_FROM_DOMAIN)
+        if not iface.target_dev:
+            raise _err(c.VIR_ERR_OPERATION_INVALID, f"interface '{device}' has no host device (type "
+                       f"'{iface.xml.get('type', '')}'): no statistics")
         stats = net_dev_stats(str(iface.target_dev))
         if stats is None:
             raise _err(c.VIR_ERR_INTERNAL_ERROR, f"Interface not found: {iface.target_dev}")
