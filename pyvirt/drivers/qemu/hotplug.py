@@ -70,7 +70,7 @@ class HotplugMixin:
         if live and not d.active():
             raise _err(c.VIR_ERR_OPERATION_INVALID, "domain is not running")
         if config and d.config is None:
-            raise _err(c.VIR_ERR_OPERATION_INVALID, "cannot change persistent config of a transient domain")
+            raise _err(c.VIR_ERR_OPERATION_INVALID, "transient domains do not have any persistent config")
         return live, config
 
     def _save_config(self, d: "Dom") -> None:

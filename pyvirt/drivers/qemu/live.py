@@ -196,6 +196,67 @@ class LiveMixin:
             vm.live = new
         vm.write_status()
 
+    # --- vCPUs -------------------------------------------------------------------------
+    def domain_set_vcpus(self, dom: DomainRef, nvcpus: int) -> None:
+        self.domain_set_vcpus_flags(dom, nvcpus, c.VIR_DOMAIN_AFFECT_LIVE)
+
+    def domain_set_vcpus_flags(self, dom: DomainRef, nvcpus: int, flags: int = 0) -> None:
+        """Plug/unplug vCPUs of the running guest and/or set the config's current or maximum count."""
+        self.check_writable()
+        if flags & c.VIR_DOMAIN_VCPU_MAXIMUM and not flags & c.VIR_DOMAIN_AFFECT_CONFIG:
+            raise _api_error("Flag 'VIR_DOMAIN_AFFECT_CONFIG' is required by flag 'VIR_DOMAIN_VCPU_MAXIMUM'")
+        if flags & c.VIR_DOMAIN_VCPU_GUEST and flags & c.VIR_DOMAIN_AFFECT_CONFIG:
+            raise _api_error("Flags 'VIR_DOMAIN_VCPU_GUEST' and 'VIR_DOMAIN_AFFECT_CONFIG' are mutually exclusive")
+        if nvcpus == 0:
+            raise _api_error("nvcpus in virDomainSetVcpusFlags must not be zero")
+        check_flags(flags, c.VIR_DOMAIN_AFFECT_LIVE | c.VIR_DOMAIN_AFFECT_CONFIG | c.VIR_DOMAIN_VCPU_MAXIMUM
+                    | c.VIR_DOMAIN_VCPU_GUEST | c.VIR_DOMAIN_VCPU_HOTPLUGGABLE, "qemuDomainSetVcpusFlags",
+                    c.VIR_FROM_QEMU)
+        with self.st.lock:
+            d = self._dom(dom)
+            if flags & c.VIR_DOMAIN_VCPU_GUEST:
+                if not d.active():
+                    raise _err(c.VIR_ERR_OPERATION_INVALID, "domain is not running")
+                raise _err(c.VIR_ERR_ARGUMENT_UNSUPPORTED, "QEMU guest agent is not configured")
+            live, config = self._affect(d, flags & (c.VIR_DOMAIN_AFFECT_LIVE | c.VIR_DOMAIN_AFFECT_CONFIG))
+            vm = d.vm if live else None
+            if flags & c.VIR_DOMAIN_VCPU_MAXIMUM:
+                if live:
+                    raise _err(c.VIR_ERR_OPERATION_UNSUPPORTED, "maximum vcpu count of a live domain can't be modified")
+                assert d.config is not None
+                topo = d.config.xml.find("cpu/topology")
+                if topo is not None:
+                    count = 1
+                    for key in ("sockets", "dies", "cores", "threads"):
+                        count *= int(topo.get(key, "1"))
+                    if count != nvcpus:
+                        raise _err(c.VIR_ERR_INVALID_ARG, "CPU topology doesn't match the desired vcpu count")
+                new = d.config.copy()
+                new.max_vcpus = nvcpus
+                d.config = new
+                self._save_config(d)
+                return
+            if vm is not None and nvcpus > vm.live.max_vcpus:
+                raise _err(c.VIR_ERR_INVALID_ARG, "requested vcpus is greater than max allowable vcpus for the "
+                           f"live domain: {nvcpus} > {vm.live.max_vcpus}")
+            if config:
+                assert d.config is not None
+                if nvcpus > d.config.max_vcpus:
+                    raise _err(c.VIR_ERR_INVALID_ARG, "requested vcpus is greater than max allowable vcpus for the "
+                               f"persistent domain: {nvcpus} > {d.config.max_vcpus}")
+                if flags & c.VIR_DOMAIN_VCPU_HOTPLUGGABLE and nvcpus > d.config.vcpus:
+                    raise _err(c.VIR_ERR_CONFIG_UNSUPPORTED,
+                               "hotpluggable vcpus in the persistent config (<vcpus>) are not supported")
+        if vm is not None:
+            _set_vcpus_live(vm, nvcpus)
+        if config:
+            with self.st.lock:
+                assert d.config is not None
+                new = d.config.copy()
+                new.vcpus = nvcpus
+                d.config = new
+                self._save_config(d)
+
 
 def _tray_moved(d: "Dom", vm: QemuVM, trays: _Trays, bus: Any, data: dict[str, Any]) -> None:
     alias = str(data.get("id") or data.get("device") or "")
@@ -316,3 +377,141 @@ def _without_defaults(old: Element, want: Element) -> Element:
         if isinstance(ch.tag, str) and ch.tag not in _NET_IGNORED and want.find(ch.tag) is None:
             out.remove(ch)
     return out
+
+
+# --- vCPUs -------------------------------------------------------------------------------
+VCPU_UNPLUG_WAIT = 5.0  # libvirt's qemuDomainWaitForDeviceRemoval
+
+
+def _api_error(text: str) -> LibvirtError:
+    """An argument check of libvirt's public API (reported from VIR_FROM_DOMAIN, no prefix)."""
+    return make_error(c.VIR_ERR_INVALID_ARG, None, c.VIR_FROM_DOMAIN, message=text)
+
+
+def _vcpu_table(live: Any) -> dict[int, dict[str, str]]:
+    """id -> attributes of ``<vcpus><vcpu>`` (libvirt's individual vCPU state), built if absent."""
+    node = live.xml.find("vcpus")
+    if node is not None:
+        return {int(v.get("id", "0")): {str(k): str(val) for k, val in v.attrib.items() if k != "id"}
+                for v in node.findall("vcpu")}
+    cur = live.vcpus
+    return {i: ({"enabled": "yes", "hotpluggable": "no", "order": str(i + 1)} if i < cur
+                else {"enabled": "no", "hotpluggable": "yes"}) for i in range(live.max_vcpus)}
+
+
+def _write_vcpu_table(live: Any, table: dict[int, dict[str, str]]) -> None:
+    node = live.xml.find("vcpus")
+    if node is None:
+        node = live.xml.makeelement("vcpus", {})
+        vcpu = live.xml.find("vcpu")
+        assert vcpu is not None
+        vcpu.addnext(node)
+    for child in list(node):
+        node.remove(child)
+    for i in sorted(table):
+        attrs = {"id": str(i), "enabled": table[i]["enabled"], "hotpluggable": table[i]["hotpluggable"]}
+        if table[i]["enabled"] == "yes" and table[i].get("order"):
+            attrs["order"] = table[i]["order"]
+        node.append(node.makeelement("vcpu", attrs))
+    live.vcpus = sum(1 for v in table.values() if v["enabled"] == "yes")
+
+
+def _topology(live: Any) -> tuple[int, int, int]:
+    topo = live.xml.find("cpu/topology")
+    if topo is None:
+        return (1, 1, 1)
+    return (int(topo.get("dies", "1")), int(topo.get("cores", "1")), int(topo.get("threads", "1")))
+
+
+def _entities(vm: QemuVM) -> dict[int, dict[str, Any]]:
+    """vCPU index -> QEMU's hot-pluggable CPU entity (type, props), from query-hotpluggable-cpus."""
+    dies, cores, threads = _topology(vm.live)
+    out: dict[int, dict[str, Any]] = {}
+    for ent in vm.execute("query-hotpluggable-cpus"):
+        props = ent.get("props", {})
+        idx = ((props.get("socket-id", 0) * dies + props.get("die-id", 0)) * cores
+               + props.get("core-id", 0)) * threads + props.get("thread-id", 0)
+        out[idx] = ent
+    return out
+
+
+def _set_vcpus_live(vm: QemuVM, nvcpus: int) -> None:
+    """libvirt's qemuDomainSetVcpusLive: device_add/device_del of hot-pluggable vCPU entities."""
+    _refresh_vcpus(vm)
+    with vm.lock:
+        table = _vcpu_table(vm.live)
+    cur = sum(1 for v in table.values() if v["enabled"] == "yes")
+    if nvcpus == cur:
+        return
+    if nvcpus > cur:
+        chosen = [i for i in sorted(table) if table[i]["enabled"] == "no"][:nvcpus - cur]
+    else:
+        chosen = [i for i in sorted(table, reverse=True)
+                  if table[i]["enabled"] == "yes" and table[i]["hotpluggable"] == "yes"][:cur - nvcpus]
+    if len(chosen) != abs(nvcpus - cur):
+        raise _err(c.VIR_ERR_CONFIG_UNSUPPORTED,
+                   "failed to find appropriate hotpluggable vcpus to reach the desired target vcpu count")
+    if nvcpus > cur:
+        ents = _entities(vm)
+        for idx in chosen:
+            ent = ents.get(idx)
+            if ent is None or ent.get("qom-path"):
+                raise _err(c.VIR_ERR_INTERNAL_ERROR, f"vcpu '{idx}' is not available for hotplug")
+            vm.execute("device_add", {"driver": ent["type"], "id": f"vcpu{idx}", **ent.get("props", {})})
+            _vcpu_changed(vm, idx, True)
+        return
+    for idx in chosen:
+        done = threading.Event()
+
+        def gone(i: int = idx, ev: threading.Event = done) -> None:
+            _vcpu_changed(vm, i, False)
+            ev.set()
+
+        alias = f"vcpu{idx}"
+        vm.on_device_deleted(alias, gone)
+        try:
+            vm.execute("device_del", {"id": alias})
+        except LibvirtError:
+            vm.on_device_deleted(alias, None)
+            raise
+        # QEMU 7.2 under TCG may never send DEVICE_DELETED for the CPU itself (only for its
+        # lapic child), so its disappearance from query-hotpluggable-cpus also counts.
+        deadline = time.monotonic() + VCPU_UNPLUG_WAIT
+        while not done.wait(0.1):
+            if _entities(vm).get(idx, {}).get("qom-path") is None:
+                vm.on_device_deleted(alias, None)
+                if not done.is_set():
+                    gone()
+                break
+            if time.monotonic() > deadline:
+                raise _err(c.VIR_ERR_OPERATION_TIMEOUT,
+                           "vcpu unplug request timed out. Unplug result must be manually inspected in the domain")
+
+
+def _refresh_vcpus(vm: QemuVM) -> None:
+    """Mark hot-plugged vCPUs QEMU no longer has as disabled (libvirt's qemuDomainRefreshVcpuInfo)."""
+    with vm.lock:
+        if vm.live.xml.find("vcpus") is None:
+            return
+        table = _vcpu_table(vm.live)
+    ents = _entities(vm)
+    for idx, entry in table.items():
+        if entry["enabled"] == "yes" and entry["hotpluggable"] == "yes" and not ents.get(idx, {}).get("qom-path"):
+            _vcpu_changed(vm, idx, False)
+
+
+def _vcpu_changed(vm: QemuVM, idx: int, enabled: bool) -> None:
+    with vm.lock:
+        new = vm.live.copy()
+        table = _vcpu_table(new)
+        entry = table[idx]
+        entry["enabled"] = "yes" if enabled else "no"
+        entry["hotpluggable"] = "yes"
+        if enabled:
+            entry["order"] = str(1 + max((int(v.get("order", "0")) for v in table.values()
+                                          if v["enabled"] == "yes" and v is not entry), default=0))
+        else:
+            entry.pop("order", None)
+        _write_vcpu_table(new, table)
+        vm.live = new
+    vm.write_status()
