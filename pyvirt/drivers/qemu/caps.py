@@ -24,6 +24,7 @@ from ...errors import LibvirtError, check_flags
 from . import caps_host
 from .caps_domain import format_domain_caps
 from .caps_probe import QemuCaps, load_caps
+from .caps_sysinfo import read_sysinfo
 from .domain import DEFAULT_EMULATOR
 from .errors import qemu_error as _err
 from .kvm import kvm_usable
@@ -195,6 +196,11 @@ class CapsMixin:
         if virttype == "kvm":
             max_cpus = min(max_cpus, _kvm_max_vcpus() or max_cpus)
         return format_domain_caps(caps, mach, virttype, arch or caps.arch, max_cpus, _cpu_vendors())
+
+    def connect_get_sysinfo(self, flags: int = 0) -> str:
+        """The host's SMBIOS data (dmidecode), as ``virsh sysinfo`` prints it."""
+        check_flags(flags, 0, "qemuConnectGetSysinfo")
+        return read_sysinfo()
 
     # --- node -------------------------------------------------------------------------------
     def node_get_info(self) -> tuple[str, int, int, int, int, int, int, int]:
