@@ -106,8 +106,19 @@ def test_session_client_autostarts_daemon(user_home: Path) -> None:
         assert out.stdout.split() == ["s1", "s2"]
 
 
-def test_session_daemon_idle_timeout_waits_for_guests(tmp_path: Path, qemu_bin: str) -> None:
+@pytest.fixture
+def short_tmp() -> Iterator[Path]:
+    """A short directory: QMP socket paths under it must fit in 107 bytes (pytest's are long)."""
+    path = Path(tempfile.mkdtemp(prefix="pvs-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def test_session_daemon_idle_timeout_waits_for_guests(short_tmp: Path, qemu_bin: str) -> None:
     """``--timeout``: exit once there are no clients and no running guests (libvirt's rule)."""
+    tmp_path = short_tmp
     home = tmp_path / "home"
     (home / "xdg").mkdir(parents=True)
     env = {**os.environ, "HOME": str(home), "XDG_RUNTIME_DIR": str(home / "xdg")}

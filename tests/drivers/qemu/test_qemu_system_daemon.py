@@ -11,11 +11,12 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 import tty
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import pytest
 
@@ -122,7 +123,18 @@ def _qemu_pid(prefix: Path) -> int:
     return int(etree.parse(str(prefix / "run" / "libvirt" / "qemu" / "sys1.xml")).getroot().get("pid"))
 
 
-def test_system_daemon_autostart_and_restart(guest: Any, tmp_path: Path) -> None:
+@pytest.fixture
+def short_tmp() -> Iterator[Path]:
+    """A short directory: QMP socket paths under it must fit in 107 bytes (pytest's are long)."""
+    path = Path(tempfile.mkdtemp(prefix="pvd-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def test_system_daemon_autostart_and_restart(guest: Any, short_tmp: Path) -> None:
+    tmp_path = short_tmp
     prefix = tmp_path / "p"
     log = tmp_path / "pyvirtd.log"
     daemons: list[Pyvirtd] = []
