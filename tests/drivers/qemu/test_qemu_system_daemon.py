@@ -113,14 +113,16 @@ def guest_xml(guest: Any) -> str:
 
 def _pty(dom: Any) -> str:
     from lxml import etree
-    path = etree.fromstring(dom.xml_desc().encode()).find("devices/serial/source").get("path")
+    source = etree.fromstring(dom.xml_desc().encode()).find("devices/serial/source")
+    assert source is not None
+    path = source.get("path")
     assert path and path.startswith("/dev/pts/")
     return str(path)
 
 
 def _qemu_pid(prefix: Path) -> int:
     from lxml import etree
-    return int(etree.parse(str(prefix / "run" / "libvirt" / "qemu" / "sys1.xml")).getroot().get("pid"))
+    return int(etree.parse(str(prefix / "run" / "libvirt" / "qemu" / "sys1.xml")).getroot().get("pid", "0"))
 
 
 @pytest.fixture
