@@ -145,11 +145,15 @@ class StatusVM(QemuVM):
     dom_id = -1
 
     def _write_status(self) -> None:
-        root = etree.Element("domstatus", {"state-num": str(self.state), "reason-num": str(self.reason),
-                                            "pid": str(self.pid)})
-        etree.SubElement(root, "monitor", {"path": str(self.paths.monitor), "type": "unix"})
-        root.append(etree.fromstring(self.live.to_xml(id=self.dom_id if self.dom_id > 0 else None).encode()))
-        atomic_write(self.paths.status, etree.tostring(root, pretty_print=True).decode())
+        super()._write_status()
+        if self.dom_id <= 0:
+            return
+        # process.py writes the live XML without the ID: add it (the format stays process.py's)
+        root = etree.parse(str(self.paths.status)).getroot()
+        dom = root.find("domain")
+        if dom is not None and dom.get("id") != str(self.dom_id):
+            dom.set("id", str(self.dom_id))
+            atomic_write(self.paths.status, etree.tostring(root, pretty_print=True).decode())
 
 
 def _status_info(path: Path) -> tuple[bool, int]:

@@ -212,6 +212,19 @@ def test_system_daemon_autostart_and_restart(guest: Any, short_tmp: Path) -> Non
                 info_out = subprocess.run(["virsh", "-c", d3.uri, "dominfo", "sys1"], capture_output=True,
                                           text=True, timeout=60).stdout
                 assert "Autostart:      enable" in info_out and f"Id:             {dom_id}" in info_out
+            try:
+                import libvirt  # Debian's libvirt-python: libvirt's own client library
+            except ImportError:
+                libvirt = None
+            if libvirt is not None:
+                lv = libvirt.open(d3.uri)
+                try:
+                    ldom = lv.lookupByName("sys1")
+                    assert ldom.ID() == dom_id and ldom.state() == [c.VIR_DOMAIN_RUNNING,
+                                                                    c.VIR_DOMAIN_RUNNING_BOOTED]
+                    assert ldom.autostart() == 1 and lv.getURI().startswith("qemu+unix:///system")
+                finally:
+                    lv.close()
             # 4. SIGTERM and start again while it runs: still no second start
             d3.stop()
         d4 = Pyvirtd(prefix, log)
