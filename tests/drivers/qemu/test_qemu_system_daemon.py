@@ -221,7 +221,7 @@ def test_system_daemon_autostart_and_restart(guest: Any, short_tmp: Path) -> Non
                 try:
                     ldom = lv.lookupByName("sys1")
                     assert ldom.ID() == dom_id and ldom.state() == [c.VIR_DOMAIN_RUNNING,
-                                                                    c.VIR_DOMAIN_RUNNING_BOOTED]
+                                                                    c.VIR_DOMAIN_RUNNING_UNPAUSED]
                     assert ldom.autostart() == 1 and lv.getURI().startswith("qemu+unix:///system")
                 finally:
                     lv.close()
