@@ -2,7 +2,10 @@
 
 Serves URIs with a transport or a host (``test+unix:///default``,
 ``qemu+tls://host/system``, ``qemu+ssh://user@host/system``) and local URIs no
-local driver takes (``qemu:///system`` -> the daemon's UNIX socket). Every
+local driver takes (``qemu:///system`` -> the daemon's UNIX socket; inside
+pyvirtd the QEMU driver takes them, so the daemon never loops back here). For
+``qemu:///session`` an ordinary user's client starts the session daemon when
+none listens, as libvirt's does (:mod:`.autostart`). Every
 driver method is derived from the procedure table in :mod:`pyvirt.rpc`
 (see :mod:`.generic`); :mod:`.special` shapes the few calls whose libvirt API
 differs from the wire; :mod:`.events` registers and delivers events.
