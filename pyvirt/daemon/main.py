@@ -86,6 +86,27 @@ def apply_mode(cfg: DaemonConfig, mode: str, prefix: str | None) -> None:
         cfg.unix_sock_dir = os.path.join(prefix, "run", "libvirt")
 
 
+def default_daemon_log(mode: str, prefix: str | None) -> str | None:
+    """Where a detached daemon logs without log_outputs (libvirt: a file when there is no
+    journald): ~/.cache/libvirt/pyvirtd.log in session mode, PREFIX/var/log/libvirt/pyvirtd.log
+    with --prefix; a plain system daemon keeps stderr."""
+    if mode == "session":
+        cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        path = os.path.join(cache, "libvirt", "pyvirtd.log")
+    elif prefix:
+        path = os.path.join(prefix, "var", "log", "libvirt", "pyvirtd.log")
+    else:
+        return None
+    old = os.umask(0o077)
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+    except OSError:
+        return None
+    finally:
+        os.umask(old)
+    return f"3:file:{path}"
+
+
 class DaemonServer(Server):
     """The server plus libvirt's auto-shutdown rule: ``--timeout`` counts only while there are
     no clients *and* no running guests (the QEMU driver inhibits shutdown while guests run)."""
@@ -217,6 +238,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
     mode = daemon_mode(args.session, prefix)
     apply_mode(cfg, mode, prefix)
+    if args.daemon and not cfg.log_outputs:
+        cfg.log_outputs = default_daemon_log(mode, prefix)
     _setup_logging(cfg, args.verbose)
     # Until the event loop takes the signals over: no death by SIGHUP, clean exit on SIGTERM/SIGINT.
     signal.signal(signal.SIGHUP, signal.SIG_IGN)

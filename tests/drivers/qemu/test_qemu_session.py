@@ -96,6 +96,7 @@ def test_session_client_autostarts_daemon(user_home: Path) -> None:
     pid = int((xdg / "pyvirtd.pid").read_text())
     cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     assert b"--timeout=120" in cmdline
+    assert (user_home / ".cache" / "libvirt" / "pyvirtd.log").exists()  # a detached session daemon's log
     done = run_as_user(user_home, [str(PYTHON), "-c", CLIENT, XML.format(name="s2")])
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[1] == "['s1', 's2']"
