@@ -203,6 +203,18 @@ def test_system_daemon_autostart_and_restart(guest: Any, short_tmp: Path) -> Non
             wait_until(lambda: (c.VIR_DOMAIN_EVENT_RESUMED, c.VIR_DOMAIN_EVENT_RESUMED_UNPAUSED) in events,
                        "the resumed event")
             assert events[0] == (c.VIR_DOMAIN_EVENT_SUSPENDED, c.VIR_DOMAIN_EVENT_SUSPENDED_PAUSED)
+            # an event the guest itself causes comes through the re-attached monitor: it reboots
+            reboots: list[str] = []
+            conn.domain_event_register_any(None, c.VIR_DOMAIN_EVENT_ID_REBOOT,
+                                           lambda _c, d, _o: reboots.append(d.name()), None)
+            console = Console(pty)
+            try:
+                os.write(console.fd, b"reboot -f\n")
+                wait_until(lambda: reboots == ["sys1"], "the guest's reboot event")
+                console.ask(8, 9)  # and it came back up
+            finally:
+                console.close()
+            assert dom.id() == dom_id and dom.is_active() == 1
             if shutil.which("virsh"):
                 out = subprocess.run(["virsh", "-c", d3.uri, "list"], capture_output=True, text=True,
                                      timeout=60)
