@@ -265,3 +265,13 @@ def test_pyvirsh_cpu_stats(running: Any) -> None:
     rc, out, err = _pyvirsh(conn.get_uri(), "cpu-stats s1")
     assert rc == 1 and "Failed to retrieve CPU statistics for domain 's1'" in err
     assert "cgroup CPUACCT controller is not mounted" in err
+
+
+def test_stats_param_types_are_libvirts() -> None:
+    from pyvirt.drivers.qemu.stats import stats_param_type as t
+    assert [t("state.state", 1), t("vcpu.0.state", 1), t("dirtyrate.calc_status", 0)] == [c.VIR_TYPED_PARAM_INT] * 3
+    assert [t("block.count", 1), t("net.count", 1), t("vcpu.maximum", 1), t("block.2.backingIndex", 1),
+            t("cpu.cache.monitor.count", 0)] == [c.VIR_TYPED_PARAM_UINT] * 5
+    assert [t("block.0.rd.bytes", 5), t("balloon.rss", 5), t("cpu.time", 5)] == [c.VIR_TYPED_PARAM_ULLONG] * 3
+    assert t("dirtyrate.calc_start_time", 0) == c.VIR_TYPED_PARAM_LLONG
+    assert t("block.0.name", "vda") == c.VIR_TYPED_PARAM_STRING and t("vcpu.0.halted", True) == c.VIR_TYPED_PARAM_BOOLEAN
