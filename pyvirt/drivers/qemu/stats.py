@@ -8,6 +8,7 @@ libvirt 9.0's groups with its field names, in its order
 
 from __future__ import annotations
 
+import os
 import re
 import weakref
 from typing import TYPE_CHECKING, Any, Callable
@@ -184,7 +185,6 @@ class StatsMixin:
     def domain_get_vcpus(self, dom: DomainRef, maxinfo: int = -1) -> tuple[list[tuple[int, int, int, int]],
                                                                              list[tuple[bool, ...]]]:
         """([(number, state, cpu_time_ns, host cpu)], [cpumap per vcpu]) from QEMU's vCPU threads."""
-        import os
         with self.st.lock:
             d = self._dom(dom)
             if d.vm is None:
