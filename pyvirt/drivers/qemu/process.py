@@ -28,6 +28,7 @@ from ...errors import LibvirtError, make_error
 from .command import QemuCommand
 from .domain import assign_aliases
 from .monitor import Monitor
+from .qmpevents import DomainEventHandler, QmpEventsMixin
 
 __all__ = ["QemuVM", "Paths", "LifecycleHandler", "status_to_state", "process_exited",
            "read_status", "atomic_write"]
@@ -116,7 +117,7 @@ def reconnect_state(saved: tuple[int, int], now: tuple[int, int]) -> tuple[int, 
 
 def atomic_write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     with open(tmp, "w") as fh:
         fh.write(text)
         fh.flush()
@@ -136,11 +137,12 @@ def read_status(path: Path) -> tuple[int, str, DomainDef, int, int]:
             int(root.get("state-num", str(c.VIR_DOMAIN_RUNNING))), int(root.get("reason-num", "0")))
 
 
-class QemuVM:
+class QemuVM(QmpEventsMixin):
     """One QEMU process and its monitor."""
 
     def __init__(self, live: DomainDef, paths: Paths, on_lifecycle: LifecycleHandler | None = None,
-                 on_event: Callable[[str, dict[str, Any]], None] | None = None) -> None:
+                 on_event: Callable[[str, dict[str, Any]], None] | None = None,
+                 on_domain_event: DomainEventHandler | None = None) -> None:
         self.live = live
         self.paths = paths
         self.pid = 0
@@ -150,6 +152,7 @@ class QemuVM:
         self.state, self.reason = c.VIR_DOMAIN_PAUSED, c.VIR_DOMAIN_PAUSED_STARTING_UP
         self.on_lifecycle = on_lifecycle
         self.on_event = on_event
+        self.on_domain_event = on_domain_event
         self._stopping: int | None = None  # VIR_DOMAIN_EVENT_STOPPED_* detail when we stop it
         self._lock = threading.RLock()
         self._exited = threading.Event()
@@ -160,6 +163,8 @@ class QemuVM:
         self._starting = True
         self._fake_reboot = False
         self._unplug_waiters: dict[str, Callable[[], None]] = {}
+        self._exit_started = False
+        self._waiting_on_event_thread = False
 
     # --- start -----------------------------------------------------------
     def start(self, cmd: QemuCommand, *, paused: bool = False, incoming_fd: int | None = None) -> None:
@@ -191,8 +196,8 @@ class QemuVM:
                                  f"Unable to start QEMU '{cmd.argv[0]}': {exc.strerror}",
                                  c.VIR_FROM_QEMU) from exc
         self.pid = self.proc.pid
-        self.pidfd = os.pidfd_open(self.pid)
         try:
+            self.pidfd = os.pidfd_open(self.pid)
             self._connect()
             self._set_actions()
             self._fill_pty_paths()
@@ -295,7 +300,8 @@ class QemuVM:
 
         (validate.py admits only on_poweroff=destroy and on_reboot=restart|destroy, as libvirt.)
         """
-        actions = {"shutdown": "poweroff"}
+        # A panicking guest stays paused whatever the power-off action: <on_crash> decides.
+        actions = {"shutdown": "poweroff", "panic": "pause"}
         if (self.live.on_reboot or "restart") == "destroy":
             actions["reboot"] = "shutdown"
         self.monitor.execute("set-action", actions)  # type: ignore[union-attr]
@@ -324,12 +330,16 @@ class QemuVM:
 
     def _abort_start(self) -> None:
         """Leave nothing behind after a failed start: process, socket, status file."""
+        with self._lock:
+            self._exit_started = True
         if self.monitor is not None:
             self.monitor.close()
             self.monitor = None
-        if self.alive():
+        if self.pidfd >= 0 or (self.pid and not process_exited(self.pid)):
             self._signal(signal.SIGKILL)
-        self._reap(5.0)
+        self._reap(10.0)
+        if self._watcher is not None:
+            self._watcher.join(5.0)
         self._exited.set()
         self._close_pidfd()
         self._cleanup_files()
@@ -375,22 +385,26 @@ class QemuVM:
 
     def _on_exit(self) -> None:
         with self._lock:
-            if self._exited.is_set():
+            if self._exit_started:
                 return
+            self._exit_started = True
+            mon, self.monitor = self.monitor, None
+        if mon is not None:
+            # What QEMU said before it went (SHUTDOWN, say) is handled before the STOPPED event,
+            # unless the event thread itself waits for this exit (a callback destroying the guest).
+            mon.close(drain=not self._waiting_on_event_thread)
+        with self._lock:
             self._exited.set()
             detail = self._stopping
             if detail is None:
-                detail = (c.VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN
-                          if self.reason == c.VIR_DOMAIN_PAUSED_SHUTTING_DOWN
-                          or self.state == c.VIR_DOMAIN_SHUTDOWN else c.VIR_DOMAIN_EVENT_STOPPED_FAILED)
+                detail = (c.VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN if self.state == c.VIR_DOMAIN_SHUTDOWN
+                          else c.VIR_DOMAIN_EVENT_STOPPED_FAILED)
             reasons = {c.VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN: c.VIR_DOMAIN_SHUTOFF_SHUTDOWN,
                        c.VIR_DOMAIN_EVENT_STOPPED_DESTROYED: c.VIR_DOMAIN_SHUTOFF_DESTROYED,
                        c.VIR_DOMAIN_EVENT_STOPPED_FAILED: c.VIR_DOMAIN_SHUTOFF_CRASHED,
+                       c.VIR_DOMAIN_EVENT_STOPPED_CRASHED: c.VIR_DOMAIN_SHUTOFF_CRASHED,
                        c.VIR_DOMAIN_EVENT_STOPPED_SAVED: c.VIR_DOMAIN_SHUTOFF_SAVED}
             self.state, self.reason = c.VIR_DOMAIN_SHUTOFF, reasons.get(detail, c.VIR_DOMAIN_SHUTOFF_UNKNOWN)
-            if self.monitor is not None:
-                mon, self.monitor = self.monitor, None
-                threading.Thread(target=mon.close, daemon=True).start()
             self._reap(0.5)
             self._close_pidfd()
             self._cleanup_files()
@@ -420,50 +434,6 @@ class QemuVM:
         if self.on_lifecycle is not None:
             self.on_lifecycle(event, detail)
 
-    # --- QMP events ---------------------------------------------------------
-    def _qmp_event(self, name: str, data: dict[str, Any], _when: float) -> None:
-        ev: tuple[int, int] | None = None
-        with self._lock:
-            if self._exited.is_set() or self._stopping is not None:
-                pass  # being destroyed (QEMU reports SIGTERM as a SHUTDOWN) or already gone
-            elif self._starting and name in ("STOP", "RESUME"):
-                pass
-            elif name == "STOP":
-                if self.state == c.VIR_DOMAIN_RUNNING:
-                    self.state, self.reason = c.VIR_DOMAIN_PAUSED, c.VIR_DOMAIN_PAUSED_USER
-                    ev = (c.VIR_DOMAIN_EVENT_SUSPENDED, c.VIR_DOMAIN_EVENT_SUSPENDED_PAUSED)
-            elif name == "RESUME":
-                if self.state == c.VIR_DOMAIN_PAUSED:
-                    self.state, self.reason = c.VIR_DOMAIN_RUNNING, c.VIR_DOMAIN_RUNNING_UNPAUSED
-                    ev = (c.VIR_DOMAIN_EVENT_RESUMED, c.VIR_DOMAIN_EVENT_RESUMED_UNPAUSED)
-            elif name == "SHUTDOWN":
-                self.state, self.reason = c.VIR_DOMAIN_SHUTDOWN, c.VIR_DOMAIN_SHUTDOWN_USER
-                guest = data.get("guest")
-                detail = (c.VIR_DOMAIN_EVENT_SHUTDOWN_FINISHED if guest is None else
-                          c.VIR_DOMAIN_EVENT_SHUTDOWN_GUEST if guest else c.VIR_DOMAIN_EVENT_SHUTDOWN_HOST)
-                ev = (c.VIR_DOMAIN_EVENT_SHUTDOWN, detail)
-                if self._fake_reboot:
-                    self.state, self.reason = c.VIR_DOMAIN_PAUSED, c.VIR_DOMAIN_PAUSED_SHUTTING_DOWN
-                if self._fake_reboot:
-                    self._fake_reboot = False
-                    # QMP calls cannot run on the monitor's own thread
-                    threading.Thread(target=self._finish_fake_reboot, daemon=True).start()
-            elif name == "BALLOON_CHANGE" and "actual" in data:
-                new = self.live.copy()  # libvirt's live <currentMemory> follows the guest's balloon
-                new.current_memory = int(data["actual"]) // 1024
-                self.live = new
-            elif name == "DEVICE_DELETED":
-                waiter = self._unplug_waiters.pop(str(data.get("device", "")), None)
-                if waiter is not None:
-                    waiter()
-            elif name == "GUEST_PANICKED":
-                self.state, self.reason = c.VIR_DOMAIN_CRASHED, c.VIR_DOMAIN_CRASHED_PANICKED
-                ev = (c.VIR_DOMAIN_EVENT_CRASHED, c.VIR_DOMAIN_EVENT_CRASHED_PANICKED)
-        if ev is not None:
-            self._emit(*ev)
-        if self.on_event is not None:
-            self.on_event(name, data)
-
     # --- operations -------------------------------------------------------
     def _mon(self) -> Monitor:
         if self.monitor is None:
@@ -474,6 +444,8 @@ class QemuVM:
         return self._mon().execute(cmd, args)
 
     def suspend(self) -> None:
+        with self._lock:
+            self._paused_reason = c.VIR_DOMAIN_PAUSED_USER
         self.execute("stop")
         with self._lock:
             if self.state == c.VIR_DOMAIN_RUNNING:
@@ -482,6 +454,8 @@ class QemuVM:
         self._write_status()
 
     def resume(self) -> None:
+        with self._lock:
+            self._running_reason = c.VIR_DOMAIN_RUNNING_UNPAUSED
         self.execute("cont")
         with self._lock:
             if self.state == c.VIR_DOMAIN_PAUSED:
@@ -504,22 +478,14 @@ class QemuVM:
             self._set_actions()
             raise
 
-    def _finish_fake_reboot(self) -> None:
-        try:
-            self.execute("system_reset")
-            self._set_actions()
-            self.execute("cont")
-        except LibvirtError:
-            return  # the process went away meanwhile; the watcher reports it
-        with self._lock:
-            self.state, self.reason = c.VIR_DOMAIN_RUNNING, c.VIR_DOMAIN_RUNNING_BOOTED
-        self._write_status()
-
     def destroy(self, graceful: bool = False) -> None:
         """Stop QEMU: SIGTERM, a short grace period, then SIGKILL; returns once it has exited."""
         with self._lock:
             if self._stopping is None:
                 self._stopping = c.VIR_DOMAIN_EVENT_STOPPED_DESTROYED
+        mon = self.monitor
+        if mon is not None and mon.on_event_thread():
+            self._waiting_on_event_thread = True
         if self.alive():
             self._signal(signal.SIGTERM)
             if not self.wait(TERM_GRACE if graceful else 0.5) and not graceful:
@@ -597,11 +563,14 @@ class QemuVM:
         self._write_status()
 
     def _write_status(self) -> None:
-        root = etree.Element("domstatus", {"state-num": str(self.state), "reason-num": str(self.reason),
-                                            "pid": str(self.pid)})
-        etree.SubElement(root, "monitor", {"path": str(self.paths.monitor), "type": "unix"})
-        root.append(etree.fromstring(self.live.to_xml().encode()))
-        atomic_write(self.paths.status, etree.tostring(root, pretty_print=True).decode())
+        with self._lock:  # never after the exit's cleanup: no stale status file
+            if self._exit_started:
+                return
+            root = etree.Element("domstatus", {"state-num": str(self.state), "reason-num": str(self.reason),
+                                                "pid": str(self.pid)})
+            etree.SubElement(root, "monitor", {"path": str(self.paths.monitor), "type": "unix"})
+            root.append(etree.fromstring(self.live.to_xml().encode()))
+            atomic_write(self.paths.status, etree.tostring(root, pretty_print=True).decode())
 
     @classmethod
     def attach(cls, paths: Paths, on_lifecycle: LifecycleHandler | None = None) -> "QemuVM | None":
@@ -632,6 +601,7 @@ class QemuVM:
                 vm._cleanup_files()
             return None
         vm.monitor.set_event_handler(vm._qmp_event)
+        vm._starting = False
         assign_aliases(vm.live)  # the parser drops aliases; they are libvirt's deterministic ones
         vm.state, vm.reason = state, reason
         try:
