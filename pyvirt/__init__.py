@@ -24,6 +24,7 @@ from .nodedev import NodeDevice
 from .snapshot import DomainSnapshot
 from .checkpoint import DomainCheckpoint
 from .storage import StoragePool, StoragePoolInfo, StorageVolume, StorageVolumeInfo
+from .stream import Stream
 from .uri import URI, parse_uri
 
 __version__ = "0.1.0"
@@ -34,7 +35,7 @@ __all__ = [
     "open", "open_read_only", "open_auth", "Connection", "NodeInfo",
     "Domain", "DomainInfo", "DomainState", "BlockInfo", "ControlInfo", "DomainSnapshot", "DomainCheckpoint",
     "Network", "StoragePool", "StoragePoolInfo", "StorageVolume", "StorageVolumeInfo",
-    "NodeDevice", "Interface", "URI", "parse_uri", "constants",
+    "NodeDevice", "Interface", "Stream", "URI", "parse_uri", "constants",
     "LibvirtError", "NotFoundError", "InvalidOperationError", "InvalidArgumentError",
     "NotSupportedError", "XMLError", "AlreadyExistsError", "AccessDeniedError",
     "ConnectionError_", "OperationFailedError",

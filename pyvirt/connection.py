@@ -23,6 +23,7 @@ from .nodedev import NodeDevice
 from .interface import Interface
 from .snapshot import DomainSnapshot
 from .checkpoint import DomainCheckpoint
+from .stream import Stream
 
 __all__ = ["Connection", "NodeInfo", "open", "open_read_only", "open_auth"]
 
@@ -78,6 +79,7 @@ class Connection:
     _iface_cls: type[Interface] = Interface
     _snapshot_cls: type[DomainSnapshot] = DomainSnapshot
     _checkpoint_cls: type[DomainCheckpoint] = DomainCheckpoint
+    _stream_cls: type[Stream] = Stream
 
     def __init__(self, driver: Driver) -> None:
         self._driver = driver
@@ -148,6 +150,12 @@ class Connection:
             cb(self, reason, opaque)
 
     # --- wrapping ------------------------------------------------------------
+    def new_stream(self, flags: int = 0) -> Stream:
+        """A new, unattached stream (virStreamNew); ``VIR_STREAM_NONBLOCK`` makes it non-blocking."""
+        if self._closed:
+            raise make_error(c.VIR_ERR_INVALID_CONN, "virStreamNew (the connection is closed)")
+        return self._stream_cls(self, flags)
+
     def _dom(self, ref: DomainRef) -> Domain:
         return self._domain_cls(self, ref)
 

@@ -11,6 +11,7 @@ from .drivers.base import DomainRef
 
 if TYPE_CHECKING:
     from .checkpoint import DomainCheckpoint
+    from .stream import Stream
     from .snapshot import DomainSnapshot
 
 __all__ = ["Domain", "DomainInfo", "DomainState", "BlockInfo", "ControlInfo"]
@@ -491,3 +492,25 @@ class Domain(Handle):
 
     def list_all_checkpoints(self, flags: int = 0) -> list["DomainCheckpoint"]:
         return [self._checkpoint(r) for r in self._drv.domain_list_all_checkpoints(self._ref, flags)]
+
+    # --- streams -------------------------------------------------------------
+    def open_console(self, dev_name: str | None, stream: "Stream", flags: int = 0) -> int:
+        """Join *stream* to the guest's console (serial/console device *dev_name*, None: the first).
+
+        ``VIR_DOMAIN_CONSOLE_FORCE`` takes over a console another session holds (that session
+        ends); without it a busy console fails. ``VIR_DOMAIN_CONSOLE_SAFE`` insists on drivers
+        that guard against concurrent access (all of pyvirt's do).
+        """
+        stream._attach(self._drv.domain_open_console(self._ref, dev_name, flags))
+        return 0
+
+    def open_channel(self, name: str | None, stream: "Stream", flags: int = 0) -> int:
+        """Join *stream* to a guest channel (virDomainOpenChannel)."""
+        stream._attach(self._drv.domain_open_channel(self._ref, name, flags))
+        return 0
+
+    def screenshot(self, stream: "Stream", screen: int = 0, flags: int = 0) -> str:
+        """Take a screenshot of *screen* into *stream*; returns the image's MIME type."""
+        mime, data = self._drv.domain_screenshot(self._ref, screen, flags)
+        stream._attach(data)
+        return str(mime) if mime is not None else ""

@@ -29,6 +29,8 @@ from .nodedev import NodeDevice as _NodeDevice
 from .snapshot import DomainSnapshot as _DomainSnapshot
 from .storage import StoragePool as _StoragePool
 from .storage import StorageVolume as _StorageVolume
+from .stream import STREAM_BUF_SIZE as _STREAM_BUF_SIZE
+from .stream import Stream as _Stream
 from . import constants as _c
 
 # libvirt-python 9.0's public methods per class (facts about its interface).
@@ -135,6 +137,11 @@ _METHODS: dict[str, tuple[str, ...]] = {
     "virInterface": (
         "connect", "MACString", "XMLDesc", "create", "destroy", "isActive", "name", "undefine",
     ),
+    "virStream": (
+        "connect", "abort", "eventAddCallback", "eventRemoveCallback", "eventUpdateCallback", "finish",
+        "recv", "recvAll", "recvFlags", "recvHole", "send", "sendAll", "sendHole", "sparseRecvAll",
+        "sparseSendAll",
+    ),
     "virDomainSnapshot": (
         "connect", "domain", "delete", "getName", "getParent", "getXMLDesc", "hasMetadata",
         "isCurrent", "listChildrenNames", "numChildren", "getConnect", "getDomain",
@@ -223,6 +230,8 @@ class virStorageVol(_StorageVolume):  # noqa: N801
     """libvirt-python's virStorageVol."""
 
     __slots__ = ()
+    #: libvirt-python's buffer size for recvAll/sendAll
+    streamBufSize = _STREAM_BUF_SIZE
     info = _as_list(_StorageVolume.info)
     infoFlags = _as_list(_StorageVolume.info_flags)
 
@@ -251,6 +260,14 @@ class virDomainCheckpoint(_DomainCheckpoint):  # noqa: N801
     __slots__ = ()
 
 
+class virStream(_Stream):  # noqa: N801
+    """libvirt-python's virStream (``conn.newStream(flags)``)."""
+
+    def recvFlags(self, nbytes: int, flags: int = 0) -> Any:  # noqa: N802
+        """recv() with flags; pyvirt's streams carry no holes, so STOP_AT_HOLE changes nothing."""
+        return self.recv(nbytes)
+
+
 class virConnect(_Connection):  # noqa: N801
     """libvirt-python's virConnect."""
 
@@ -262,6 +279,7 @@ class virConnect(_Connection):  # noqa: N801
     _iface_cls = virInterface
     _snapshot_cls = virDomainSnapshot
     _checkpoint_cls = virDomainCheckpoint
+    _stream_cls = virStream
 
     def getInfo(self) -> list[Any]:  # noqa: N802
         """Host facts with memory in MiB, as libvirt-python returns them."""
@@ -275,7 +293,8 @@ class virConnect(_Connection):  # noqa: N801
 for _cls, _name in ((virConnect, "virConnect"), (virDomain, "virDomain"), (virNetwork, "virNetwork"),
                     (virStoragePool, "virStoragePool"), (virStorageVol, "virStorageVol"),
                     (virNodeDevice, "virNodeDevice"), (virInterface, "virInterface"),
-                    (virDomainSnapshot, "virDomainSnapshot"), (virDomainCheckpoint, "virDomainCheckpoint")):
+                    (virDomainSnapshot, "virDomainSnapshot"), (virDomainCheckpoint, "virDomainCheckpoint"),
+                    (virStream, "virStream")):
     _fill(_cls, _name)
 
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import uuid as _uuid
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from .handle import Handle
 from .drivers.base import StoragePoolRef, StorageVolRef
+
+if TYPE_CHECKING:
+    from .stream import Stream
 
 __all__ = ["StoragePool", "StorageVolume", "StoragePoolInfo", "StorageVolumeInfo"]
 
@@ -144,3 +147,13 @@ class StorageVolume(Handle):
 
     def storage_pool_lookup_by_volume(self) -> StoragePool:
         return self._conn._pool(self._drv.storage_pool_lookup_by_volume(self._ref))
+
+    def upload(self, stream: "Stream", offset: int, length: int, flags: int = 0) -> int:
+        """Attach *stream* for writing the volume's contents from *offset* (*length* 0: to the end)."""
+        stream._attach(self._drv.storage_vol_upload(self._ref, offset, length, flags))
+        return 0
+
+    def download(self, stream: "Stream", offset: int, length: int, flags: int = 0) -> int:
+        """Attach *stream* for reading the volume's contents from *offset* (*length* 0: to the end)."""
+        stream._attach(self._drv.storage_vol_download(self._ref, offset, length, flags))
+        return 0

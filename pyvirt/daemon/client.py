@@ -9,13 +9,17 @@ replies are dropped.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import threading
 from typing import TYPE_CHECKING, Any
 
+from .. import constants as c
+from ..errors import LibvirtError, make_error
 from ..identity import Identity
-from ..rpc import (CALL, CALL_WITH_FDS, CONTINUE, ERROR, KEEPALIVE_PING, KEEPALIVE_PONG, KEEPALIVE_PROGRAM, MESSAGE,
-                   OK, STREAM, Header, ProtocolError, encode_error, pack_packet, parse_header, parse_length)
+from ..rpc import (CALL, CALL_WITH_FDS, CONTINUE, ERROR, KEEPALIVE_PING, KEEPALIVE_PONG, KEEPALIVE_PROGRAM,
+                   LEGACY_PAYLOAD_MAX, MESSAGE, OK, STREAM, Header, ProtocolError, encode_error, pack_packet,
+                   parse_header, parse_length)
 from .listeners import Service
 
 if TYPE_CHECKING:
@@ -24,6 +28,33 @@ if TYPE_CHECKING:
 __all__ = ["Client"]
 
 log = logging.getLogger("pyvirt.daemon")
+
+#: bytes queued to a client above which a live stream stops reading its source until they drain
+DUPLEX_HIGH_WATER = 256 * 1024
+
+
+class Duplex:
+    """A long-lived two-way stream (a console) served on the loop thread.
+
+    Data from the driver's stream (a non-blocking descriptor) goes to the client as it
+    comes, while the client's socket drains; data from the client is written as the
+    stream takes it, each packet holding one of the client's request slots until then
+    (libvirtd's throttling), so a stalled guest stalls its client, not the daemon.
+    """
+
+    def __init__(self, hdr: Header, stream: Any) -> None:
+        self.prog, self.vers, self.proc, self.serial = hdr.prog, hdr.vers, hdr.proc, hdr.serial
+        self.stream = stream
+        self.fd: int = stream.fileno()
+        self.closed = False      # ended by us (finish, abort, error, disconnect)
+        self.eof = False         # the stream's end was sent to the client
+        self.reading = False
+        self.writing = False
+        self.inbox: collections.deque[list[Any]] = collections.deque()  # [memoryview, holds slot]
+        self.finish_hdr: Header | None = None  # a finish waiting for the inbox to drain
+
+    def frame(self, status: int, data: bytes = b"") -> bytes:
+        return pack_packet(self.prog, self.vers, self.proc, STREAM, self.serial, status, data)
 
 
 class Client:
@@ -47,6 +78,7 @@ class Client:
         # serial -> (proc, sink) of open streams; sink is the driver's upload stream (None: download)
         self.streams: dict[int, tuple[int, Any]] = {}
         self._stream_tail: dict[int, "asyncio.Future[Any]"] = {}
+        self.duplex: dict[int, Duplex] = {}  # serial -> live two-way stream (loop thread only)
         self.keepalive_wanted = False
         self.close_callback = False
         self._requests = asyncio.Semaphore(max(1, server.config.max_client_requests))
@@ -120,6 +152,9 @@ class Client:
                 self.send(pack_packet(KEEPALIVE_PROGRAM, 1, KEEPALIVE_PONG, MESSAGE, 0, OK))
             return False  # a PONG (or anything else) just proves the peer is alive
         if hdr.type == STREAM:
+            dx = self.duplex.get(hdr.serial)
+            if dx is not None and dx.proc == hdr.proc:
+                return self._duplex_packet(dx, hdr, payload)
             self._stream_packet(hdr, payload)
             return False
         if hdr.type not in (CALL, CALL_WITH_FDS):
@@ -173,6 +208,151 @@ class Client:
         self._stream_tail[serial] = fut
         return fut
 
+    # --- live two-way streams (loop thread) -------------------------------------------
+    def start_duplex(self, hdr: Header, reply: bytes, stream: Any) -> None:
+        """Send the REPLY that opened *stream*, then serve it until either side ends it."""
+        if self.closed:
+            self._safe(stream.abort)
+            return
+        self.send(reply)
+        dx = Duplex(hdr, stream)
+        self.duplex[dx.serial] = dx
+        on_abort = getattr(stream, "on_abort", None)
+        if on_abort is not None:  # someone else ended it (a console taken over with FORCE)
+            loop = self.server.loop
+            on_abort(lambda: loop.call_soon_threadsafe(self._duplex_lost, dx))
+        self._duplex_read_on(dx)
+
+    @staticmethod
+    def _safe(fn: Any) -> None:
+        try:
+            fn()
+        except Exception:
+            log.debug("closing a stream failed", exc_info=True)
+
+    def _duplex_read_on(self, dx: Duplex) -> None:
+        if not dx.reading and not dx.closed and not dx.eof:
+            dx.reading = True
+            self.server.loop.add_reader(dx.fd, self._duplex_readable, dx)
+
+    def _duplex_read_off(self, dx: Duplex) -> None:
+        if dx.reading:
+            dx.reading = False
+            self.server.loop.remove_reader(dx.fd)
+
+    def _duplex_readable(self, dx: Duplex) -> None:
+        if dx.closed:
+            self._duplex_read_off(dx)
+            return
+        try:
+            data = dx.stream.recv(LEGACY_PAYLOAD_MAX)
+        except Exception as exc:
+            self._duplex_fail(dx, exc)
+            return
+        if isinstance(data, int):  # -2: nothing after all
+            return
+        if not data:  # the end: an empty packet, then wait for the client's finish
+            dx.eof = True
+            self._duplex_read_off(dx)
+            self.send(dx.frame(CONTINUE))
+            return
+        self.send(dx.frame(CONTINUE, data))
+        transport = self.writer.transport
+        if transport is not None and transport.get_write_buffer_size() > DUPLEX_HIGH_WATER:
+            self._duplex_read_off(dx)  # a slow client: wait until its socket drains
+            asyncio.ensure_future(self._duplex_drain(dx))
+
+    async def _duplex_drain(self, dx: Duplex) -> None:
+        try:
+            await self.writer.drain()
+        except (ConnectionError, OSError):
+            return
+        if self.duplex.get(dx.serial) is dx:
+            self._duplex_read_on(dx)
+
+    def _duplex_packet(self, dx: Duplex, hdr: Header, payload: bytes) -> bool:
+        """Data, finish (OK) or abort (ERROR) from the client. True: the packet holds a request slot."""
+        if hdr.status == CONTINUE:
+            if not payload or dx.finish_hdr is not None:
+                return False
+            self._pending += 1
+            self._idle_done.clear()
+            dx.inbox.append([memoryview(payload), True])
+            self._duplex_flush(dx)
+            return True
+        if hdr.status == OK:
+            dx.finish_hdr = hdr
+            self._duplex_flush(dx)  # finishes once everything before it is written
+            return False
+        self._duplex_end(dx, abort=True)  # libvirtd drops pending data on abort
+        self.send(dx.frame(OK))
+        return False
+
+    def _duplex_flush(self, dx: Duplex) -> None:
+        while dx.inbox and not dx.closed:
+            item = dx.inbox[0]
+            try:
+                n = dx.stream.send(bytes(item[0]))
+            except Exception as exc:
+                self._duplex_fail(dx, exc)
+                return
+            if n < 0:  # -2: the guest is not reading; wait until it does
+                if not dx.writing:
+                    dx.writing = True
+                    self.server.loop.add_writer(dx.fd, self._duplex_flush, dx)
+                return
+            item[0] = item[0][n:]
+            if not len(item[0]):
+                dx.inbox.popleft()
+                if item[1]:
+                    self.request_done()
+        if dx.writing:
+            dx.writing = False
+            self.server.loop.remove_writer(dx.fd)
+        if dx.finish_hdr is not None and not dx.closed:
+            try:
+                self._duplex_end(dx, abort=False)
+            except Exception as exc:  # libvirtd answers a failed finish with an error
+                self.send(dx.frame(ERROR, encode_error(exc)))
+                return
+            self.send(dx.frame(OK))
+
+    def _duplex_end(self, dx: Duplex, abort: bool) -> None:
+        """Stop serving *dx* and close its stream (finish raises the stream's error)."""
+        if dx.closed:
+            return
+        dx.closed = True
+        self._duplex_read_off(dx)
+        if dx.writing:
+            dx.writing = False
+            self.server.loop.remove_writer(dx.fd)
+        if self.duplex.get(dx.serial) is dx:
+            del self.duplex[dx.serial]
+        held = sum(1 for item in dx.inbox if item[1])
+        dx.inbox.clear()
+        for _ in range(held):
+            self.request_done()
+        if abort:
+            self._safe(dx.stream.abort)
+        else:
+            dx.stream.finish()
+
+    def _duplex_fail(self, dx: Duplex, exc: BaseException) -> None:
+        """An I/O error on the stream: the client gets it as a stream error."""
+        self._duplex_end(dx, abort=True)
+        self.send(dx.frame(ERROR, encode_error(exc)))
+
+    def _duplex_lost(self, dx: Duplex) -> None:
+        """The stream was aborted from elsewhere: libvirtd's "stream had I/O failure"."""
+        if dx.closed:
+            return
+        self._duplex_fail(dx, make_error(c.VIR_ERR_RPC, None, c.VIR_FROM_STREAMS, message="stream had I/O failure"))
+
+    def _duplex_close_all(self) -> None:
+        """The client left: abort its live streams (the console is free again)."""
+        for dx in list(self.duplex.values()):
+            self._duplex_end(dx, abort=True)
+
     def request_done(self) -> None:
         """Called on the loop when a worker finished a call of this client."""
         self._pending -= 1
@@ -212,6 +392,7 @@ class Client:
             self.writer.close()
         except Exception:
             pass
+        self._duplex_close_all()
         self.server.client_gone(self)
         await self._idle_done.wait()
         await self.server.loop.run_in_executor(self.server.executor, self.release_driver)

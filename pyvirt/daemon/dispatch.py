@@ -100,6 +100,9 @@ def dispatch_call(client: Client, hdr: Header, payload: bytes) -> bytes | None:
             raise
         if isinstance(ret, shapes.StreamOut):
             return _stream_out(client, hdr, spec, ret)
+        if isinstance(ret, shapes.StreamDuplex):
+            _stream_duplex(client, hdr, spec, ret)
+            return None
         if isinstance(ret, shapes.StreamIn):
             with client.lock:
                 client.streams[hdr.serial] = (hdr.proc, ret.sink)
@@ -123,6 +126,24 @@ def _stream_out(client: Client, hdr: Header, spec: wire.ProcSpec, out: shapes.St
                                   out.data[i:i + LEGACY_PAYLOAD_MAX]))
     frames.append(pack_packet(hdr.prog, hdr.vers, hdr.proc, STREAM, hdr.serial, CONTINUE))
     return b"".join(frames)
+
+
+def _stream_duplex(client: Client, hdr: Header, spec: wire.ProcSpec, out: shapes.StreamDuplex) -> None:
+    """Hand the stream to the client's loop, which sends the REPLY and then serves the stream.
+
+    No reply goes back through the normal path: the loop must send the REPLY before the
+    stream's first data, and only the loop knows when that is.
+    """
+    stream = out.stream
+    if not callable(getattr(stream, "fileno", None)):
+        getattr(stream, "abort", lambda: None)()
+        raise make_error(c.VIR_ERR_INTERNAL_ERROR, f"pyvirtd cannot serve a {type(stream).__name__} as a live "
+                         "stream", c.VIR_FROM_STREAMS)
+    reply = wire.reply_ok(hdr, spec, out.ret)
+    try:
+        client.server.loop.call_soon_threadsafe(client.start_duplex, hdr, reply, stream)
+    except RuntimeError:  # the daemon is stopping
+        stream.abort()
 
 
 def _serve(client: Client, spec: wire.ProcSpec, args: dict[str, Any]) -> Any:

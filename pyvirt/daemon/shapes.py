@@ -13,7 +13,7 @@ from .. import constants as c
 from ..errors import make_error
 from . import wire
 
-__all__ = ["ADAPTERS", "StreamOut", "StreamIn", "METHOD_NAMES"]
+__all__ = ["ADAPTERS", "StreamOut", "StreamIn", "StreamDuplex", "METHOD_NAMES"]
 
 
 class StreamIn:
@@ -30,6 +30,18 @@ class StreamOut:
     def __init__(self, ret: Any, data: bytes) -> None:
         self.ret = ret
         self.data = data
+
+
+class StreamDuplex:
+    """A reply opening a long-lived two-way stream (a console): *stream* is the driver's
+    non-blocking stream (``fileno``, ``recv``/``send`` returning -2 when they would block,
+    ``finish``, ``abort``, optionally ``on_abort``), served by the client's loop until either
+    side ends it."""
+
+    def __init__(self, ret: Any, stream: Any) -> None:
+        self.ret = ret
+        self.stream = stream
+
 
 _MEMSTAT_TAGS = {
     "swap_in": c.VIR_DOMAIN_MEMORY_STAT_SWAP_IN, "swap_out": c.VIR_DOMAIN_MEMORY_STAT_SWAP_OUT,
@@ -180,6 +192,14 @@ def _vol_upload(drv: Any, a: dict[str, Any]) -> StreamIn:
     return StreamIn(None, drv.storage_vol_upload(vol, a["offset"], a["length"], a["flags"]))
 
 
+def _open_console(drv: Any, a: dict[str, Any]) -> StreamDuplex:
+    return StreamDuplex(None, drv.domain_open_console(_dom(a), a["dev_name"], a["flags"]))
+
+
+def _open_channel(drv: Any, a: dict[str, Any]) -> StreamDuplex:
+    return StreamDuplex(None, drv.domain_open_channel(_dom(a), a["name"], a["flags"]))
+
+
 def _block_io_tune(drv: Any, a: dict[str, Any]) -> dict[str, Any]:
     disk = a["disk"]
     if disk is None and a["nparams"] == 0:
@@ -212,6 +232,8 @@ ADAPTERS: dict[str, Callable[[Any, dict[str, Any]], Any]] = {
     "DOMAIN_SCREENSHOT": _screenshot,
     "STORAGE_VOL_DOWNLOAD": _vol_download,
     "STORAGE_VOL_UPLOAD": _vol_upload,
+    "DOMAIN_OPEN_CONSOLE": _open_console,
+    "DOMAIN_OPEN_CHANNEL": _open_channel,
 }
 
 # Procedures whose driver method is not the snake_case of the procedure name

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Callable
 
 from ... import constants as c
 from ...errors import LibvirtError, make_error
 from ...rpc import _table
-from ...rpc.client import Client, Stream
+from ...rpc.client import Client, Stream, _Pending, client_error
+from ...rpc.packet import CALL, FRAME_PREFIX, OK, Header
 from ...rpc.protocol import Procedure, procedure_by_method, procedure_by_name
 from ...rpc.values import params_to_wire
 from ...uri import URI
@@ -193,23 +194,84 @@ class RemoteDriver(SpecialMixin, EventsMixin, Driver):
         return self.uri
 
     # --- streams ----------------------------------------------------------------------
+    def _open_stream(self, name: str, args: Any) -> tuple["EventStream", Any]:
+        """Call a stream-opening procedure; an :class:`EventStream` that reports new data."""
+        client = self._client
+        proc = procedure_by_name(name)
+        pend = _Pending()
+        with client._lock:
+            if client._closed_error is not None:
+                raise client_error(c.VIR_ERR_INTERNAL_ERROR, "client socket is closed")
+            serial = next(client._serials) & 0xFFFFFFFF
+            client._pending[serial] = pend
+            stream = EventStream(client, proc, serial)
+            client._streams[serial] = stream
+        payload = proc.args.encode(args) if proc.args_type else b""
+        client._send(FRAME_PREFIX.pack(28 + len(payload), proc.prog, proc.vers, proc.number, CALL, serial, OK)
+                     + payload)
+        pend.done.wait()
+        if pend.error is not None:
+            client._streams.pop(serial, None)
+            raise pend.error
+        return stream, (proc.ret.decode(pend.payload) if proc.ret_type else None)
+
     def storage_vol_upload(self, vol: Any, offset: int, length: int, flags: int = 0) -> Stream:
         """Open an upload stream: ``send()`` the data, then ``finish()``."""
-        return self._client.open_stream(procedure_by_name("STORAGE_VOL_UPLOAD"), (vol, offset, length, flags))[0]
+        return self._open_stream("STORAGE_VOL_UPLOAD", (vol, offset, length, flags))[0]
 
     def storage_vol_download(self, vol: Any, offset: int, length: int, flags: int = 0) -> Stream:
         """Open a download stream: ``recv()`` until b"", then ``finish()``."""
-        return self._client.open_stream(procedure_by_name("STORAGE_VOL_DOWNLOAD"),
-                                        (vol, offset, length, flags))[0]
+        return self._open_stream("STORAGE_VOL_DOWNLOAD", (vol, offset, length, flags))[0]
 
     def domain_open_console(self, dom: Any, dev_name: str | None = None, flags: int = 0) -> Stream:
         """A two-way stream joined to the guest's console."""
-        return self._client.open_stream(procedure_by_name("DOMAIN_OPEN_CONSOLE"), (dom, dev_name, flags))[0]
+        return self._open_stream("DOMAIN_OPEN_CONSOLE", (dom, dev_name, flags))[0]
 
     def domain_open_channel(self, dom: Any, name: str | None = None, flags: int = 0) -> Stream:
-        return self._client.open_stream(procedure_by_name("DOMAIN_OPEN_CHANNEL"), (dom, name, flags))[0]
+        return self._open_stream("DOMAIN_OPEN_CHANNEL", (dom, name, flags))[0]
 
     def domain_screenshot(self, dom: Any, screen: int, flags: int = 0) -> tuple[str | None, Stream]:
         """(mime type, stream of the image)."""
-        stream, ret = self._client.open_stream(procedure_by_name("DOMAIN_SCREENSHOT"), (dom, screen, flags))
+        stream, ret = self._open_stream("DOMAIN_SCREENSHOT", (dom, screen, flags))
         return ret.mime, stream
+
+
+class EventStream(Stream):
+    """An RPC stream that tells its owner when data, the end or an error arrives.
+
+    ``set_notify(fn)`` registers ``fn()`` (called on the connection's I/O thread);
+    :meth:`has_pending` and :meth:`recv_nonblock` serve non-blocking readers.
+    """
+
+    _notify: Callable[[], None] | None = None
+
+    def set_notify(self, fn: Callable[[], None] | None) -> None:
+        self._notify = fn
+        if fn is not None and self.has_pending():
+            fn()
+
+    def _ping(self) -> None:
+        fn = self._notify
+        if fn is not None:
+            try:
+                fn()
+            except Exception:  # a broken callback must not kill the I/O thread
+                log.exception("stream notification failed")
+
+    def _incoming(self, hdr: Header, payload: bytes) -> None:
+        super()._incoming(hdr, payload)
+        self._ping()
+
+    def _lost(self, err: LibvirtError) -> None:
+        super()._lost(err)
+        self._ping()
+
+    def has_pending(self) -> bool:
+        """Whether :meth:`recv` would return at once (data, the end, or an error)."""
+        return bool(self._leftover or self._hole_left or self._eof or not self._chunks.empty())
+
+    def recv_nonblock(self, nbytes: int) -> bytes | None:
+        """Like :meth:`recv`, but None instead of waiting."""
+        if not self.has_pending():
+            return None
+        return self.recv(nbytes)
