@@ -9,7 +9,7 @@ from ...conf.domain import DomainDef
 from ...conf.xmlutil import Element
 from .domain import unsupported
 
-__all__ = ["build_devices", "boot_indexes", "node_names", "netdev_props", "nic_props"]
+__all__ = ["build_devices", "boot_indexes", "node_names", "netdev_props", "nic_props", "pci_props"]
 
 _USB_DRIVERS = {"piix3-uhci": "piix3-usb-uhci", "qemu-xhci": "qemu-xhci", "nec-xhci": "nec-usb-xhci"}
 _NET_DRIVERS = {"virtio": "virtio-net-pci", "e1000": "e1000", "e1000e": "e1000e", "rtl8139": "rtl8139"}
@@ -36,6 +36,11 @@ def _pci(elem: Element, root_bus: str) -> dict[str, Any]:
     bus = int(addr.get("bus", "0"), 0)
     text = f"0x{slot:x}" + (f".0x{func:x}" if func else "")
     return {"bus": root_bus if bus == 0 else f"pci.{bus}", "addr": text}
+
+
+def pci_props(elem: Element, root_bus: str) -> dict[str, Any]:
+    """The ``bus``/``addr`` properties of a PCI-addressed device."""
+    return _pci(elem, root_bus)
 
 
 def boot_indexes(live: DomainDef) -> dict[Element, int]:
@@ -100,6 +105,24 @@ def build_devices(live: DomainDef, *, q35: bool, tap_fds: dict[int, int]) -> lis
 def _controllers(dev: Element, q35: bool, root_bus: str) -> list[str]:
     argv: list[str] = []
     ctrls = dev.findall("controller")
+    ports = sorted((x for x in ctrls if x.get("type") == "pci" and x.get("model") == "pcie-root-port"),
+                   key=lambda x: int(x.get("index", "0")))
+    for port in ports:
+        tgt = port.find("target")
+        props: dict[str, Any] = {"driver": "pcie-root-port"}
+        if tgt is not None and tgt.get("port") is not None:
+            props["port"] = int(tgt.get("port", "0"), 0)
+        if tgt is not None and tgt.get("chassis") is not None:
+            props["chassis"] = int(tgt.get("chassis", "0"), 0)
+        props["id"] = _alias(port)
+        addr = port.find("address")
+        pci = _pci(port, root_bus)
+        props["bus"] = pci.get("bus", root_bus)
+        if addr is not None and addr.get("multifunction") == "on":
+            props["multifunction"] = True
+        if "addr" in pci:
+            props["addr"] = pci["addr"]
+        argv += ["-device", _j(props)]
     for ctype in ("usb", "scsi", "sata", "virtio-serial"):
         for ctrl in ctrls:
             if ctrl.get("type") != ctype:

@@ -6,8 +6,10 @@ defined (canonical machine type, emulator, USB and PCI root controllers,
 memballoon) and, at start-up, the device aliases and PCI slots the command
 line needs. PCI slots follow libvirt's order for i440fx (slot 1 is the PIIX3,
 slot 2 the primary video card, then controllers, interfaces, sound, storage
-controllers, virtio disks, memballoon...). On q35, devices sit directly on
-``pcie.0`` (libvirt would add a pcie-root-port per device).
+controllers, virtio disks, memballoon...). On q35, as in libvirt, each PCIe
+device sits behind its own ``pcie-root-port`` (added at define time, plus one
+spare for hot-plug), the root ports sharing the functions of ``pcie.0``'s
+first free slots.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from ...conf.domain import DomainDef
 from ...conf.xmlutil import Element
 from ...errors import make_error
 
-__all__ = ["apply_defaults", "assign_aliases", "assign_pci_addresses", "is_q35",
+__all__ = ["apply_defaults", "assign_aliases", "assign_pci_addresses", "is_q35", "add_root_ports",
+           "free_root_ports", "root_ports",
            "DEFAULT_EMULATOR", "MACHINE_ALIASES", "unsupported"]
 
 DEFAULT_EMULATOR = "/usr/bin/qemu-system-x86_64"
@@ -91,6 +94,8 @@ def apply_defaults(defn: DomainDef) -> None:
         # libvirt's implicit PS/2 devices for a graphical x86 guest
         _add(devices, "input", {"type": "mouse", "bus": "ps2"}, before="graphics")
         _add(devices, "input", {"type": "keyboard", "bus": "ps2"}, before="graphics")
+    if is_q35(machine):
+        add_root_ports(defn)
 
 
 def _set_alias(elem: Element, name: str) -> None:
@@ -206,32 +211,42 @@ def _needs_pci(elem: Element, q35: bool) -> bool:
     return False
 
 
+def _pci_order(dev: Element) -> list[Element]:
+    """Devices in the order libvirt gives them PCI addresses (qemuDomainAssignDevicePCISlots)."""
+    ctrls = dev.findall("controller")
+    order: list[Element] = []
+    order += dev.findall("filesystem") + dev.findall("interface") + dev.findall("sound")
+    order += [x for x in ctrls if x.get("type") != "pci"]
+    order += dev.findall("disk") + dev.findall("hostdev") + dev.findall("memballoon")
+    order += dev.findall("rng") + dev.findall("watchdog") + dev.findall("video")[1:]
+    return order
+
+
 def assign_pci_addresses(defn: DomainDef) -> None:
-    """Give PCI devices without an address the next free slot, in libvirt's order."""
+    """Give PCI devices without an address the next free slot, in libvirt's order.
+
+    On q35 every such device goes behind its own free pcie-root-port (slot 0 of
+    that port's bus); :func:`add_root_ports` has added enough of them.
+    """
     dev = defn.devices_elem
     q35 = is_q35(defn.os_machine)
-    used: set[int] = {0, 0x1F} if q35 else {0, 1}
+    if q35:
+        _assign_q35(defn)
+        return
+    used: set[int] = {0, 1}
     videos = dev.findall("video")
     for elem in dev:
         addr = _pci_addr(elem) if isinstance(elem.tag, str) else None
         if addr is not None:
             used.add(addr[0])
-    if not q35:
-        usb = [x for x in dev.findall("controller") if x.get("type") == "usb" and x.get("index") == "0"]
-        if usb and usb[0].get("model") == "piix3-uhci" and _pci_addr(usb[0]) is None:
-            _set_pci(usb[0], q35, 1, 2)
-    primary_slot = 1 if q35 else 2
-    if videos and _pci_addr(videos[0]) is None and primary_slot not in used:
-        _set_pci(videos[0], q35, primary_slot)
-        used.add(primary_slot)
-    order: list[Element] = []
-    ctrls = dev.findall("controller")
-    order += dev.findall("filesystem") + dev.findall("interface") + dev.findall("sound")
-    order += [x for x in ctrls if x.get("type") != "pci"]
-    order += dev.findall("disk") + dev.findall("hostdev") + dev.findall("memballoon")
-    order += dev.findall("rng") + dev.findall("watchdog") + videos[1:]
+    usb = [x for x in dev.findall("controller") if x.get("type") == "usb" and x.get("index") == "0"]
+    if usb and usb[0].get("model") == "piix3-uhci" and _pci_addr(usb[0]) is None:
+        _set_pci(usb[0], q35, 1, 2)
+    if videos and _pci_addr(videos[0]) is None and 2 not in used:
+        _set_pci(videos[0], q35, 2)
+        used.add(2)
     slot = 1
-    for elem in order:
+    for elem in _pci_order(dev):
         if not _needs_pci(elem, q35) or _pci_addr(elem) is not None:
             continue
         while slot in used:
@@ -243,10 +258,148 @@ def assign_pci_addresses(defn: DomainDef) -> None:
         used.add(slot)
 
 
-def _set_pci(elem: Element, q35: bool, slot: int, function: int = 0) -> None:
+# --- q35: one pcie-root-port per PCIe device ------------------------------------------------
+def root_ports(defn: DomainDef) -> list[Element]:
+    """The pcie-root-port controllers of *defn*, by index."""
+    ports = [x for x in defn.devices_elem.findall("controller")
+             if x.get("type") == "pci" and x.get("model") == "pcie-root-port"]
+    return sorted(ports, key=lambda x: int(x.get("index", "0")))
+
+
+def _bus_of(elem: Element) -> int | None:
+    a = elem.find("address")
+    if a is None or a.get("type") != "pci":
+        return None
+    return int(a.get("bus", "0"), 0)
+
+
+def free_root_ports(defn: DomainDef) -> list[int]:
+    """Indexes of root ports no device sits behind (in index order)."""
+    busy = {_bus_of(e) for e in defn.devices_elem if isinstance(e.tag, str)}
+    return [int(p.get("index", "0")) for p in root_ports(defn) if int(p.get("index", "0")) not in busy]
+
+
+def _q35_needing(defn: DomainDef) -> list[Element]:
+    dev = defn.devices_elem
+    return [e for e in _pci_order(dev) if _needs_pci(e, True) and _pci_addr(e) is None]
+
+
+def _primary_video_slot(defn: DomainDef) -> bool:
+    videos = defn.devices_elem.findall("video")
+    if not videos:
+        return False
+    model = videos[0].find("model")
+    return (model.get("type", "vga") if model is not None else "vga") != "none"
+
+
+def add_root_ports(defn: DomainDef) -> None:
+    """libvirt's define-time rule for pcie-root: a root port per PCIe device, plus one spare.
+
+    The spare is added only for a definition that had no PCI controller but
+    the root (libvirt's "one time" hotplug reservation).
+    """
+    dev = defn.devices_elem
+    pci = [x for x in dev.findall("controller") if x.get("type") == "pci"]
+    max_idx = max((int(x.get("index", "0")) for x in pci), default=-1)
+    for port in root_ports(defn):
+        _complete_port(defn, port)
+    missing = len(_q35_needing(defn)) - len(free_root_ports(defn))
+    if missing <= 0:
+        _set_multifunction(defn)
+        return
+    if max_idx <= 0:
+        missing += 1
+    for _ in range(missing):
+        max_idx += 1
+        node = dev.makeelement("controller", {"type": "pci", "index": str(max_idx), "model": "pcie-root-port"})
+        last = [x for x in dev.findall("controller") if x.get("type") == "pci"]
+        if last:
+            last[-1].addnext(node)
+        else:
+            dev.append(node)
+        _complete_port(defn, node)
+    _set_multifunction(defn)
+
+
+def _complete_port(defn: DomainDef, port: Element) -> None:
+    """A root port's model name, address on pcie.0 and target chassis/port, as libvirt fills them."""
+    if port.find("model") is None:
+        port.insert(0, port.makeelement("model", {"name": "pcie-root-port"}))
+    addr = port.find("address")
+    if addr is None:
+        slot, func = _next_port_address(defn)
+        addr = port.makeelement("address", {"type": "pci", "domain": "0x0000", "bus": "0x00",
+                                            "slot": f"0x{slot:02x}", "function": f"0x{func:x}"})
+        port.append(addr)
+    slot, func = int(addr.get("slot", "0"), 0), int(addr.get("function", "0"), 0)
+    tgt = port.find("target")
+    if tgt is None:
+        tgt = port.makeelement("target", {})
+        addr.addprevious(tgt)
+    if tgt.get("chassis") is None:
+        tgt.set("chassis", port.get("index", "0"))
+    if tgt.get("port") is None:
+        tgt.set("port", f"0x{(slot << 3) + func:x}")
+
+
+def _next_port_address(defn: DomainDef) -> tuple[int, int]:
+    """Next (slot, function) on pcie.0 for a root port: functions of one slot are shared (aggregated)."""
+    taken: dict[int, set[int]] = {}
+    ports_in: set[int] = set()
+    for elem in defn.devices_elem:
+        if not isinstance(elem.tag, str):
+            continue
+        a = elem.find("address")
+        if a is None or a.get("type") != "pci" or int(a.get("bus", "0"), 0) != 0:
+            continue
+        slot, func = int(a.get("slot", "0"), 0), int(a.get("function", "0"), 0)
+        taken.setdefault(slot, set()).add(func)
+        if elem.tag == "controller" and elem.get("model") == "pcie-root-port":
+            ports_in.add(slot)
+    for slot in sorted(ports_in):
+        if len(taken[slot]) < 8:
+            return slot, min(set(range(8)) - taken[slot])
+    reserved = {0, 0x1F} | ({1} if _primary_video_slot(defn) else set())
+    for slot in range(1, 0x20):
+        if slot not in taken and slot not in reserved:
+            return slot, 0
+    raise make_error(c.VIR_ERR_INTERNAL_ERROR, "No more available PCI slots", c.VIR_FROM_QEMU)
+
+
+def _set_multifunction(defn: DomainDef) -> None:
+    """virDomainPCIAddressSetAllMulti: function 0 of a slot with several functions is multifunction."""
+    funcs: dict[tuple[int, int], list[Element]] = {}
+    for elem in defn.devices_elem:
+        if not isinstance(elem.tag, str):
+            continue
+        a = elem.find("address")
+        if a is None or a.get("type") != "pci":
+            continue
+        funcs.setdefault((int(a.get("bus", "0"), 0), int(a.get("slot", "0"), 0)), []).append(a)
+    for addrs in funcs.values():
+        if len(addrs) > 1:
+            for a in addrs:
+                if int(a.get("function", "0"), 0) == 0 and a.get("multifunction") is None:
+                    a.set("multifunction", "on")
+
+
+def _assign_q35(defn: DomainDef) -> None:
+    dev = defn.devices_elem
+    videos = dev.findall("video")
+    if videos and _pci_addr(videos[0]) is None and _primary_video_slot(defn):
+        _set_pci(videos[0], True, 1)
+    needing = _q35_needing(defn)
+    free = free_root_ports(defn)
+    if len(needing) > len(free):
+        raise make_error(c.VIR_ERR_INTERNAL_ERROR, "No more available PCI slots", c.VIR_FROM_QEMU)
+    for elem, bus in zip(needing, free):
+        _set_pci(elem, True, 0, bus=bus)
+
+
+def _set_pci(elem: Element, q35: bool, slot: int, function: int = 0, bus: int = 0) -> None:
     old = elem.find("address")
     if old is not None:
         elem.remove(old)
-    attrs = {"type": "pci", "domain": "0x0000", "bus": "0x00", "slot": f"0x{slot:02x}",
+    attrs = {"type": "pci", "domain": "0x0000", "bus": f"0x{bus:02x}", "slot": f"0x{slot:02x}",
              "function": f"0x{function:x}"}
     elem.append(elem.makeelement("address", attrs))

@@ -1,4 +1,7 @@
-"""Live and persistent device changes: virtio disk hotplug/unplug and balloon memory.
+"""Live and persistent device changes: virtio disk and interface hotplug/unplug, balloon memory.
+
+On q35 a hot-plugged device goes behind a free pcie-root-port (libvirt adds one
+spare at define time); with none left the plug fails as libvirt's does.
 
 A disk is plugged with ``blockdev-add`` (storage and format nodes) and
 ``device_add``; it is unplugged with ``device_del``, which the guest
@@ -19,11 +22,11 @@ from ...conf.xmlutil import Element, parse_xml
 from ...errors import LibvirtError, check_flags, make_error
 from .errors import qemu_error as _err
 from ..base import DomainRef
-from .devices import netdev_props, nic_props
+from .devices import netdev_props, nic_props, pci_props
 from .domain import assign_pci_addresses, disk_alias, is_q35
 from .process import QemuVM, atomic_write
 from .tap import create_tap
-from .validate import check_interface
+from .validate import check_interface, check_q35_device
 
 if TYPE_CHECKING:
     from .driver import Dom, QemuState
@@ -264,9 +267,6 @@ def _plug_disk(vm: QemuVM, disk: Element) -> None:
     src = disk.find("source")
     if src is None or not src.get("file"):
         raise _err(c.VIR_ERR_OPERATION_UNSUPPORTED, "a hotplugged disk needs a source file")
-    if is_q35(vm.live.os_machine):
-        raise _err(c.VIR_ERR_OPERATION_UNSUPPORTED,
-                   "hotplug on q35 needs a pcie-root-port, which the QEMU driver does not add")
     drv = disk.find("driver")
     fmt = drv.get("type", "raw") if drv is not None else "raw"
     new = vm.live.copy()
@@ -296,10 +296,8 @@ def _plug_disk(vm: QemuVM, disk: Element) -> None:
         vm.execute("blockdev-add", {"node-name": fmt_node, "read-only": disk.find("readonly") is not None,
                                     "driver": fmt, "file": storage})
         try:
-            slot, func = int(addr.get("slot", "0"), 0), int(addr.get("function", "0"), 0)
-            vm.execute("device_add", {"driver": "virtio-blk-pci",
-                                      "bus": "pci.0",
-                                      "addr": f"0x{slot:x}" + (f".0x{func:x}" if func else ""),
+            root_bus = "pcie.0" if is_q35(new.os_machine) else "pci.0"
+            vm.execute("device_add", {"driver": "virtio-blk-pci", **pci_props(elem, root_bus),
                                       "drive": fmt_node, "id": alias})
         except LibvirtError:
             vm.execute("blockdev-del", {"node-name": fmt_node})
@@ -406,10 +404,9 @@ def _set_alias(elem: Element, name: str) -> str:
 
 def plug_net(vm: QemuVM, net: Element) -> None:
     """Hot-plug interface *net* into *vm* (netdev_add, then device_add), as qemuDomainAttachNetDevice."""
-    if is_q35(vm.live.os_machine):
-        raise _err(c.VIR_ERR_OPERATION_UNSUPPORTED,
-                   "hotplug on q35 needs a pcie-root-port, which the QEMU driver does not add")
     itype = net.get("type", "")
+    if is_q35(vm.live.os_machine):
+        check_q35_device(net)
     if itype not in ("user", "bridge", "ethernet"):
         raise _err(c.VIR_ERR_OPERATION_UNSUPPORTED, f"hotplug of interface type of {itype} is not implemented yet")
     with vm.lock:

@@ -85,9 +85,13 @@ class LiveMixin:
             before: Callable[[str, dict[str, Any]], None] | None = vm.on_event
             bus = self.st.bus
 
+            # a QemuVM that maps DEVICE_TRAY_MOVED itself (tray-change event, live tray state)
+            # only needs to be watched here, for the media change to wait on
+            emits = not hasattr(vm, "_ev_device_tray_moved") or getattr(vm, "on_domain_event", None) is None
+
             def on_event(name: str, data: dict[str, Any]) -> None:
                 if name == "DEVICE_TRAY_MOVED":
-                    _tray_moved(d, vm, trays, bus, data)
+                    _tray_moved(d, vm, trays, bus if emits else None, data)
                 if before is not None:
                     before(name, data)
 
@@ -264,6 +268,8 @@ def _tray_moved(d: "Dom", vm: QemuVM, trays: _Trays, bus: Any, data: dict[str, A
     with trays.cond:
         trays.open[alias] = opened
         trays.cond.notify_all()
+    if bus is None:
+        return
     with vm.lock:
         new = vm.live.copy()
         for disk in new.devices_elem.findall("disk"):

@@ -11,7 +11,7 @@ from ...conf.domain import DomainDef
 from ...conf.xmlutil import Element
 from .domain import unsupported
 
-__all__ = ["validate", "check_interface"]
+__all__ = ["validate", "check_interface", "check_q35_device"]
 
 # Top-level elements with no effect on the command line or fully handled.
 _TOP_OK = {"name", "uuid", "title", "description", "metadata", "memory", "currentMemory", "vcpu",
@@ -28,7 +28,7 @@ _CHR_TYPES = {"pty", "file", "unix", "tcp", "null"}
 _CTRL_MODELS: dict[str, set[str | None]] = {
     "usb": {"piix3-uhci", "qemu-xhci", "nec-xhci", "none"},
     "scsi": {"virtio-scsi", "lsilogic"},
-    "pci": {"pci-root", "pcie-root"},
+    "pci": {"pci-root", "pcie-root", "pcie-root-port"},
     "ide": {None}, "sata": {None}, "virtio-serial": {None}, "fdc": {None},
 }
 _NET_MODELS = {"virtio", "e1000", "e1000e", "rtl8139"}
@@ -82,6 +82,42 @@ def validate(defn: DomainDef) -> None:
         if value and value not in allowed:
             raise unsupported(f"{tag} action '{value}' is not supported by the QEMU driver")
     _devices(defn.devices_elem)
+    machine = root.find("os/type")
+    if machine is not None and "q35" in machine.get("machine", ""):
+        _q35(defn.devices_elem)
+    elif any(x.get("model") == "pcie-root-port" for x in defn.devices_elem.findall("controller")):
+        raise unsupported("pcie-root-port controllers need a q35 machine")
+
+
+# Conventional PCI devices: libvirt would put them behind a pcie-to-pci-bridge on q35.
+_Q35_LEGACY = {("interface", "e1000"), ("interface", "rtl8139"), ("controller", "lsilogic"),
+               ("controller", "piix3-uhci")}
+
+
+def check_q35_device(dev: Element) -> None:
+    """Refuse a device that q35 could only take behind a pcie-to-pci-bridge."""
+    _q35_one(dev)
+
+
+def _q35(devices: Element) -> None:
+    for dev in devices:
+        if isinstance(dev.tag, str):
+            _q35_one(dev)
+    videos = devices.findall("video")
+    if len(videos) > 1:
+        raise unsupported("secondary video devices on q35 are not supported by the QEMU driver")
+
+
+def _q35_one(dev: Element) -> None:
+    model = dev.get("model") if dev.tag == "controller" else None
+    if dev.tag == "interface":
+        node = dev.find("model")
+        model = node.get("type") if node is not None else "rtl8139"
+    if (dev.tag, model) in _Q35_LEGACY:
+        raise unsupported(f"{dev.tag} model '{model}' is a conventional PCI device, which needs a "
+                          "pcie-to-pci-bridge on q35; the QEMU driver does not add one")
+    if dev.tag == "controller" and dev.get("type") == "sata" and dev.get("index", "0") != "0":
+        raise unsupported("additional SATA controllers on q35 are not supported by the QEMU driver")
 
 
 def _devices(devices: Element) -> None:
@@ -136,8 +172,13 @@ def _controller(dev: Element) -> None:
         raise unsupported(f"controller type '{ctype}' is not supported by the QEMU driver")
     if dev.get("model") not in _CTRL_MODELS[ctype]:
         raise unsupported(f"{ctype} controller model '{dev.get('model')}' is not supported by the QEMU driver")
-    if ctype == "pci" and dev.get("index", "0") != "0":
-        raise unsupported("PCI controllers other than the root are not supported by the QEMU driver")
+    if ctype == "pci" and (dev.get("index", "0") == "0") != (dev.get("model") in ("pci-root", "pcie-root")):
+        raise unsupported("PCI controllers other than the root and pcie-root-ports are not supported "
+                          "by the QEMU driver")
+    if ctype == "pci" and dev.get("model") == "pcie-root-port":
+        name = dev.find("model")
+        if name is not None and name.get("name", "pcie-root-port") != "pcie-root-port":
+            raise unsupported(f"pcie-root-port model name '{name.get('name')}' is not supported by the QEMU driver")
 
 
 def check_interface(dev: Element, hotplug: bool = True) -> None:

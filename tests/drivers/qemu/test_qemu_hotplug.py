@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -75,10 +76,22 @@ def test_virtio_disk_hotplug_and_unplug(guest: Any, tmp_path: Path) -> None:
 
         q35 = conn.create_xml(domain_xml(guest, "h2", tmp_path / "c2.log").replace(
             "<type>hvm</type>", "<type machine='q35'>hvm</type>"), c.VIR_DOMAIN_START_PAUSED)
+        # libvirt's define-time spare pcie-root-port takes the hot-plugged disk; then none is left
+        ports = re.findall(r"<controller type='pci' index='(\d)' model='pcie-root-port'>", q35.xml_desc())
+        busy = set(re.findall(r"<address type='pci' domain='0x0000' bus='0x0(\d)'", q35.xml_desc()))
+        spare = sorted(set(ports) - busy)
+        assert len(spare) == 1
+        q35.attach_device_flags(disk, c.VIR_DOMAIN_AFFECT_LIVE)
+        live = q35.xml_desc()
+        m = re.search(r"<target dev='vdb' bus='virtio'/>.*?<address type='pci' domain='0x0000' bus='0x0(\d)' "
+                      r"slot='0x00' function='0x0'/>", live, re.S)
+        assert m and m.group(1) == spare[0]
+        qdev = [b.get("qdev") for b in _STATES[root].doms["h2"].vm.execute("query-block")]  # type: ignore[union-attr]
+        assert any(q and "virtio-disk1" in q for q in qdev)
         with pytest.raises(LibvirtError) as noport:
-            q35.attach_device_flags(disk, c.VIR_DOMAIN_AFFECT_LIVE)
-        assert noport.value.get_error_code() == c.VIR_ERR_OPERATION_UNSUPPORTED
-        assert "dev='vdb'" not in q35.xml_desc()
+            q35.attach_device_flags(disk.replace("vdb", "vdc"), c.VIR_DOMAIN_AFFECT_LIVE)
+        assert "No more available PCI slots" in str(noport.value)
+        assert "dev='vdc'" not in q35.xml_desc()
     finally:
         for d in conn.list_all_domains(c.VIR_CONNECT_LIST_DOMAINS_ACTIVE):
             d.destroy()

@@ -25,7 +25,6 @@ from test_qemu_command import DATA, argv_for
 CASES = sorted(p.stem for p in (DATA / "xml2argv").glob("*.xml"))
 # Where we knowingly differ from libvirt (see the module docs of pyvirt.drivers.qemu.domain).
 KNOWN = {
-    "q35": "devices sit on pcie.0; libvirt adds a pcie-root-port per device",
     "kvm": "libvirt's capabilities for user nobody have no KVM",
     "boot-per-device": "domxml-to-native drops per-device boot order of interfaces it converts",
 }
