@@ -245,6 +245,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _exit_early)
+    from ..drivers.remote import set_inside_daemon
+    set_inside_daemon()  # local URIs here are this daemon's drivers, never a connection to a daemon
     server = DaemonServer(cfg, listen=args.listen, timeout=args.timeout)
     try:
         server.open_listeners()

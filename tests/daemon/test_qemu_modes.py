@@ -39,3 +39,18 @@ def test_mode_choice() -> None:
     assert daemon_mode(False, "/srv/pv") == "system"
     import os
     assert daemon_mode(False, None) == ("system" if os.geteuid() == 0 else "session")
+
+
+def test_remote_driver_declines_local_uris_inside_the_daemon(tmp_path: object) -> None:
+    import pyvirt
+    from pyvirt.drivers.remote import open_remote, set_inside_daemon
+    from pyvirt.uri import parse_uri
+    set_inside_daemon(True)
+    try:
+        assert open_remote(parse_uri("qemu:///system"), False) is None
+        assert open_remote(parse_uri("qemu+unix:///session"), False) is None
+        # an explicit socket (or a host) is another daemon: allowed, and here nothing listens
+        with pytest.raises(pyvirt.LibvirtError, match="Failed to connect socket to '/nonexistent/sock'"):
+            open_remote(parse_uri("qemu+unix:///system?socket=/nonexistent/sock"), False)
+    finally:
+        set_inside_daemon(False)

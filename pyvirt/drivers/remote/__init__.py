@@ -25,11 +25,25 @@ from ...uri import URI
 from .. import register_driver
 from .driver import RemoteDriver, driver_uri_for
 
-__all__ = ["RemoteDriver", "open_remote", "driver_uri_for"]
+__all__ = ["RemoteDriver", "open_remote", "driver_uri_for", "set_inside_daemon"]
+
+_inside_daemon = False
+
+
+def set_inside_daemon(inside: bool = True) -> None:
+    """pyvirtd calls this at start-up: from then on local URIs are never sent to a daemon."""
+    global _inside_daemon
+    _inside_daemon = inside
 
 
 def open_remote(uri: URI, read_only: bool, auth: object = None) -> RemoteDriver | None:
-    """The opener registered for "remote": connect, authenticate and CONNECT_OPEN."""
+    """The opener registered for "remote": connect, authenticate and CONNECT_OPEN.
+
+    Inside a daemon it declines URIs without a host or an explicit ``socket=`` (libvirt's
+    rule for a monolithic daemon): those belong to the daemon's own drivers.
+    """
+    if _inside_daemon and not uri.server and uri.param("socket") is None:
+        return None
     return RemoteDriver(uri, read_only)
 
 
