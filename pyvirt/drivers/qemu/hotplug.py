@@ -23,10 +23,10 @@ from ...errors import LibvirtError, check_flags, make_error
 from .errors import qemu_error as _err
 from ..base import DomainRef
 from .devices import netdev_props, nic_props, pci_props
-from .domain import assign_pci_addresses, disk_alias, is_q35
+from .domain import apply_defaults, assign_pci_addresses, disk_alias, is_q35
 from .process import QemuVM, atomic_write
 from .tap import create_tap
-from .validate import check_interface, check_q35_device
+from .validate import check_interface, check_q35_device, validate
 
 if TYPE_CHECKING:
     from .driver import Dom, QemuState
@@ -157,6 +157,7 @@ class HotplugMixin:
                 assert d.config is not None
                 new = d.config.copy()
                 _append_disk(new, _copy(disk))
+                _check_config(new)
                 d.config = new
                 self._save_config(d)
 
@@ -212,6 +213,7 @@ class HotplugMixin:
                 assert d.config is not None
                 new = d.config.copy()
                 conf_attach(new, _inactive_copy(elem))
+                _check_config(new)
                 d.config = new
                 self._save_config(d)
 
@@ -234,6 +236,12 @@ class HotplugMixin:
                 conf_detach(new, elem)
                 d.config = new
                 self._save_config(d)
+
+
+def _check_config(defn: DomainDef) -> None:
+    """A changed persistent definition must still start: define-time defaults (q35 root ports) and checks."""
+    apply_defaults(defn)
+    validate(defn)
 
 
 def _copy(elem: Element) -> Element:

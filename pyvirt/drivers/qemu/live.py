@@ -106,6 +106,10 @@ class LiveMixin:
                     "qemuDomainUpdateDeviceFlags", c.VIR_FROM_QEMU)
         elem = parse_device(xml)
         force = bool(flags & c.VIR_DOMAIN_DEVICE_MODIFY_FORCE)
+        link = elem.find("link") if elem.tag == "interface" else None
+        if flags & c.VIR_DOMAIN_AFFECT_CONFIG and link is not None and link.get("state") == "down":
+            raise _err(c.VIR_ERR_CONFIG_UNSUPPORTED,
+                       "interface link state 'down' in the persistent config is not supported by the QEMU driver")
         with self.st.lock:
             d = self._dom(dom)
             live, config = self._affect(d, flags & ~c.VIR_DOMAIN_DEVICE_MODIFY_FORCE)

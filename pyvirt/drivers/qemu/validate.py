@@ -191,6 +191,8 @@ def _interface(dev: Element, hotplug: bool = False) -> None:
     if itype not in ("user", "bridge", "ethernet"):
         raise unsupported(f"interface type '{itype}' is not supported by the QEMU driver")
     for child in dev:
+        if child.tag == "link" and not hotplug and child.get("state", "up") == "up":
+            continue  # the default
         if hotplug and child.tag == "link":
             if child.get("state") not in ("up", "down"):
                 raise unsupported(f"interface link state '{child.get('state')}' is not supported")
