@@ -107,18 +107,21 @@ def _build_guest() -> dict[str, str]:
     return {"kernel": str(g.kernel), "initrd": str(g.initrd), "cmdline": g.cmdline, "ready": g.ready_line}
 
 
-def _run_side(side: str, rounds: int, guest: dict[str, str]) -> dict[str, list[float]]:
+def _run_side(side: str, rounds: int, guest: dict[str, str], script: Path | None = None,
+              extra: list[str] | None = None) -> dict[str, Any]:
+    """Run *script*'s (default: this one's) worker for *side* as user nobody; its JSON result."""
     workdir = Path(tempfile.mkdtemp(prefix=f"pyvirt-bench-{side}-"))
     os.chmod(workdir, 0o755)
     try:
         python = "/usr/bin/python3" if side == "libvirt" else sys.executable
-        argv = [python, str(Path(__file__).resolve()), "--worker", side, "--workdir", str(workdir),
-                "--rounds", str(rounds), "--guest", json.dumps(guest)]
+        argv = [python, str(script or Path(__file__).resolve()), "--worker", side, "--workdir", str(workdir),
+                "--rounds", str(rounds), "--guest", json.dumps(guest), *(extra or [])]
         if os.geteuid() == 0:
             os.chown(workdir, NOBODY, NOBODY)
             argv = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", *argv]
-        env = {"PATH": "/usr/bin:/bin", "HOME": str(workdir), "LC_ALL": "C"}
-        proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=600)
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(workdir), "LC_ALL": "C",
+               "PYTHONPATH": str(ROOT) if side == "pyvirt" else ""}
+        proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=1800)
         if proc.returncode != 0:
             raise RuntimeError(f"{side} worker failed:\n{proc.stderr[-2000:]}")
         return dict(json.loads(proc.stdout.strip().splitlines()[-1]))

@@ -291,3 +291,37 @@ def test_stop_resume_reasons_and_balloon(guest: Any, tmp_path: Path) -> None:
                          (c.VIR_DOMAIN_EVENT_ID_IO_ERROR, "", "", c.VIR_DOMAIN_EVENT_IO_ERROR_REPORT),
                          (c.VIR_DOMAIN_EVENT_ID_IO_ERROR_REASON, "", "", c.VIR_DOMAIN_EVENT_IO_ERROR_REPORT, "")]
     assert vm.state == c.VIR_DOMAIN_RUNNING
+
+
+def test_rtc_change_through_the_public_api(guest: Any, tmp_path: Path) -> None:
+    """End to end: a guest RTC write reaches a libvirt-style callback (needs driver.py's forwarding)."""
+    import pyvirt
+    sock = tmp_path / "api.console"
+    conn = pyvirt.open(f"qemu:///embed?root={tmp_path / 'root'}")
+    got: list[tuple[str, int]] = []
+    cond = threading.Condition()
+
+    def on_rtc(_conn: Any, dom: Any, offset: int, _opaque: Any) -> None:
+        with cond:
+            got.append((dom.name(), offset))
+            cond.notify_all()
+
+    conn.domain_event_register_any(None, c.VIR_DOMAIN_EVENT_ID_RTC_CHANGE, on_rtc, None)
+    dom = conn.create_xml(guest_xml(guest, "api", sock), 0)
+    try:
+        from pyvirt.drivers.qemu.driver import acquire_state, release_state
+        st = acquire_state(tmp_path / "root")
+        vm = st.doms["api"].vm
+        release_state(st)
+        if vm is None or vm.on_domain_event is None:
+            pytest.skip("driver.py does not forward QemuVM.on_domain_event to its event bus yet")
+        con = Console(sock)
+        con.wait_for(guest.ready_line)
+        con.send("date -s '2030-01-01 00:00:00' && hwclock -w -u")
+        with cond:
+            assert cond.wait_for(lambda: got, 120)
+        assert got[0][0] == "api" and got[0][1] > 50_000_000  # 2030 is years ahead
+        con.close()
+    finally:
+        dom.destroy()
+        conn.close()

@@ -17,6 +17,17 @@ from pyvirt.drivers.qemu.process import Paths, QemuVM
 from pyvirt.errors import LibvirtError
 
 
+@pytest.fixture(autouse=True)
+def no_loop_errors() -> Any:
+    """No asyncio complaints from the monitor loop (a task destroyed while pending, ...)."""
+    import gc
+    from pyvirt.drivers.qemu import monitor
+    before = len(monitor.loop_errors())
+    yield
+    gc.collect()
+    assert monitor.loop_errors()[before:] == []
+
+
 def guest_xml(guest: Any, name: str, console: Path, extra: str = "") -> str:
     return f"""<domain type='qemu'><name>{name}</name><memory unit='MiB'>128</memory>
 <os><type>hvm</type><kernel>{guest.kernel}</kernel><initrd>{guest.initrd}</initrd>
