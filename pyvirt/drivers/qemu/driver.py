@@ -59,6 +59,7 @@ class QemuDriver(SaveMixin, HotplugMixin, LiveMixin, SnapshotMixin, StatsMixin, 
         self._callbacks: set[int] = set()
         self._old_style: dict[Any, int] = {}
         self._closed = not counted  # an uncounted (internal) connection has no state reference to drop
+        self._autodestroy: dict[bytes, QemuVM] = {}  # guests started with VIR_DOMAIN_START_AUTODESTROY
 
     # --- connection --------------------------------------------------------
     def connect_close(self) -> None:
@@ -67,6 +68,13 @@ class QemuDriver(SaveMixin, HotplugMixin, LiveMixin, SnapshotMixin, StatsMixin, 
         self._closed = True
         for cid in self._callbacks:
             self.st.bus.unsubscribe(cid)
+        for vm in self._autodestroy.values():  # libvirt's autodestroy: they die with this connection
+            if vm.alive():
+                try:
+                    vm.destroy()
+                except LibvirtError:
+                    pass
+        self._autodestroy.clear()
         release_state(self.st)
 
     def connect_get_type(self) -> str:
@@ -167,6 +175,7 @@ class QemuDriver(SaveMixin, HotplugMixin, LiveMixin, SnapshotMixin, StatsMixin, 
 
     def domain_define_xml_flags(self, xml: str, flags: int = 0) -> DomainRef:
         self.check_writable()
+        check_flags(flags, c.VIR_DOMAIN_DEFINE_VALIDATE, "qemuDomainDefineXMLFlags", c.VIR_FROM_QEMU)
         defn = self._parse(xml)
         with self.st.lock:
             existing = self._check_clash(defn)
@@ -291,17 +300,24 @@ class QemuDriver(SaveMixin, HotplugMixin, LiveMixin, SnapshotMixin, StatsMixin, 
 
     def domain_create_with_flags(self, dom: DomainRef, flags: int = 0) -> DomainRef:
         self.check_writable()
+        check_flags(flags, c.VIR_DOMAIN_START_PAUSED | c.VIR_DOMAIN_START_AUTODESTROY
+                    | c.VIR_DOMAIN_START_BYPASS_CACHE | c.VIR_DOMAIN_START_FORCE_BOOT
+                    | c.VIR_DOMAIN_START_RESET_NVRAM, "qemuDomainCreateWithFlags", c.VIR_FROM_QEMU)
         with self.st.lock:
             d = self._dom(dom)
-            assert d.config is not None
             self.start_domain(d, flags)
+            self._note_autodestroy(d, flags)
             return d.ref()
+
+    def _note_autodestroy(self, d: Dom, flags: int) -> None:
+        if flags & c.VIR_DOMAIN_START_AUTODESTROY and d.vm is not None:
+            self._autodestroy[d.uuid] = d.vm
 
     def start_domain(self, d: Dom, flags: int) -> None:
         """Start a defined domain (from its managed save image if it has one); lock held."""
-        assert d.config is not None
         if d.active():
             raise _err(c.VIR_ERR_OPERATION_INVALID, "domain is already running")
+        assert d.config is not None  # an inactive domain is persistent
         if not self._start_managed(d, flags):
             self._start(d, d.config, flags)
 
@@ -310,6 +326,9 @@ class QemuDriver(SaveMixin, HotplugMixin, LiveMixin, SnapshotMixin, StatsMixin, 
 
     def domain_create_xml(self, xml: str, flags: int = 0) -> DomainRef:
         self.check_writable()
+        check_flags(flags, c.VIR_DOMAIN_START_PAUSED | c.VIR_DOMAIN_START_AUTODESTROY
+                    | c.VIR_DOMAIN_START_VALIDATE | c.VIR_DOMAIN_START_RESET_NVRAM,
+                    "qemuDomainCreateXML", c.VIR_FROM_QEMU)
         defn = self._parse(xml)
         with self.st.lock:
             existing = self._check_clash(defn)
@@ -324,6 +343,7 @@ class QemuDriver(SaveMixin, HotplugMixin, LiveMixin, SnapshotMixin, StatsMixin, 
                 if existing is None:
                     self.st.doms.pop(defn.name, None)
                 raise
+            self._note_autodestroy(d, flags)
             return d.ref()
 
     def _running(self, dom: DomainRef) -> tuple[Dom, QemuVM]:

@@ -184,3 +184,22 @@ def _compare_with_libvirt(tmp_path: Path) -> None:
     assert outs["pyvirsh"] == outs["virsh"], outs
     assert [ln for ln in outs["virsh"] if not ln.startswith("Domain")] == [
         "Autostart:      enable", "o1", "Autostart:      disable"], outs
+
+
+def test_start_flags_and_autodestroy(tmp_path: Path, qemu_bin: str) -> None:
+    """VIR_DOMAIN_START_AUTODESTROY: the guest dies with the connection that started it."""
+    uri = f"qemu:///embed?root={tmp_path / 'r'}"
+    with pyvirt.open(uri) as keeper:
+        conn = pyvirt.open(uri)
+        with pytest.raises(LibvirtError, match=r"unsupported flags \(0x100\) in function qemuDomainCreateXML"):
+            conn.create_xml(XML.format(name="ad1"), 0x100)
+        with pytest.raises(LibvirtError, match=r"unsupported flags \(0x2\) in function qemuDomainDefineXMLFlags"):
+            conn.define_xml_flags(XML.format(name="ad2"), 2)
+        conn.create_xml(XML.format(name="ad1"), c.VIR_DOMAIN_START_AUTODESTROY)
+        dom = conn.define_xml(XML.format(name="ad2"))
+        dom.create_with_flags(c.VIR_DOMAIN_START_AUTODESTROY)
+        assert sorted(d.name() for d in keeper.list_all_domains(c.VIR_CONNECT_LIST_DOMAINS_ACTIVE)) == ["ad1", "ad2"]
+        conn.close()
+        assert keeper.list_all_domains(c.VIR_CONNECT_LIST_DOMAINS_ACTIVE) == []
+        assert [d.name() for d in keeper.list_all_domains()] == ["ad2"]  # the persistent one stays defined
+        keeper.lookup_by_name("ad2").undefine()
