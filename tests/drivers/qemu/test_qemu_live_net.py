@@ -119,6 +119,36 @@ def test_user_interface_hotplug_and_unplug(guest: Any, tmp_path: Path) -> None:
         conn.close()
 
 
+def test_q35_interface_uses_the_spare_root_port(guest: Any, tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    console = tmp_path / "console.log"
+    nic = "<interface type='user'><mac address='52:54:00:00:35:0{}'/><model type='virtio'/></interface>"
+    conn = pyvirt.open(f"qemu:///embed?root={root}")
+    try:
+        dom = conn.define_xml(domain_xml(guest.kernel, guest.initrd, guest.cmdline, "q1", console).replace(
+            "<type>hvm</type>", "<type machine='q35'>hvm</type>"))
+        dom.create()
+        wait_until(lambda: console.exists() and guest.ready_line in console.read_text(errors="replace"))
+        before = dom.xml_desc()
+        ports = set(re.findall(r"<controller type='pci' index='(\d+)' model='pcie-root-port'>", before))
+        busy = set(re.findall(r"bus='0x0(\d)' slot='0x00'", before))
+        assert len(ports - busy) == 1  # libvirt's one spare
+        dom.attach_device(nic.format(1))
+        m = re.search(r"52:54:00:00:35:01.*?bus='0x0(\d)' slot='0x00' function='0x0'", dom.xml_desc(), re.S)
+        assert m and {m.group(1)} == ports - busy
+        assert "net0" in _peripherals(root, "q1")
+        with pytest.raises(LibvirtError) as full:
+            dom.attach_device(nic.format(2))
+        assert "No more available PCI slots" in str(full.value)
+        dom.detach_device(nic.format(1))  # the guest's pciehp lets go of it
+        wait_until(lambda: "52:54:00:00:35:01" not in dom.xml_desc())
+        assert "net0" not in _peripherals(root, "q1")
+    finally:
+        for d in conn.list_all_domains(c.VIR_CONNECT_LIST_DOMAINS_ACTIVE):
+            d.destroy()
+        conn.close()
+
+
 def _links(*args: str) -> list[str]:
     out = subprocess.run(["ip", "-o", "link", "show", *args], capture_output=True, text=True).stdout
     return [line.split(":")[1].strip().split("@")[0] for line in out.splitlines() if line.strip()]
