@@ -17,6 +17,8 @@ Two layers live here:
 from __future__ import annotations
 
 import errno
+import functools
+import logging
 import os
 import select
 import threading
@@ -29,6 +31,8 @@ if TYPE_CHECKING:
     from .connection import Connection
 
 __all__ = ["Stream", "FDStream", "STREAM_BUF_SIZE", "WOULD_BLOCK"]
+
+log = logging.getLogger("pyvirt.stream")
 
 #: libvirt-python's virStorageVol.streamBufSize (what recvAll/sendAll move per call).
 STREAM_BUF_SIZE = 262120
@@ -161,10 +165,11 @@ class FDStream:
             os.close(self.fd)
         except OSError:
             pass
-        for fn in listeners:
-            fn(self)
-        for cb in abort_listeners:
-            cb()
+        for fn in [functools.partial(f, self) for f in listeners] + abort_listeners:
+            try:
+                fn()
+            except Exception:  # one listener's failure must not hide the close from the others
+                log.exception("stream close listener failed")
 
 
 class _BytesStream:

@@ -220,7 +220,13 @@ class Client:
         on_abort = getattr(stream, "on_abort", None)
         if on_abort is not None:  # someone else ended it (a console taken over with FORCE)
             loop = self.server.loop
-            on_abort(lambda: loop.call_soon_threadsafe(self._duplex_lost, dx))
+
+            def aborted() -> None:
+                try:
+                    loop.call_soon_threadsafe(self._duplex_lost, dx)
+                except RuntimeError:  # the daemon is stopping
+                    pass
+            on_abort(aborted)
         self._duplex_read_on(dx)
 
     @staticmethod
