@@ -105,9 +105,13 @@ def build_devices(live: DomainDef, *, q35: bool, tap_fds: dict[int, int]) -> lis
 def _controllers(dev: Element, q35: bool, root_bus: str) -> list[str]:
     argv: list[str] = []
     ctrls = dev.findall("controller")
-    ports = sorted((x for x in ctrls if x.get("type") == "pci" and x.get("model") == "pcie-root-port"),
+    ports = sorted((x for x in ctrls if x.get("type") == "pci"
+                    and x.get("model") in ("pcie-root-port", "pcie-to-pci-bridge")),
                    key=lambda x: int(x.get("index", "0")))
     for port in ports:
+        if port.get("model") == "pcie-to-pci-bridge":
+            argv += ["-device", _j({"driver": "pcie-pci-bridge", "id": _alias(port), **_pci(port, root_bus)})]
+            continue
         tgt = port.find("target")
         props: dict[str, Any] = {"driver": "pcie-root-port"}
         if tgt is not None and tgt.get("port") is not None:

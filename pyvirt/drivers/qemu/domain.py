@@ -14,6 +14,8 @@ first free slots.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ... import constants as c
 from ...conf.domain import DomainDef
 from ...conf.xmlutil import Element
@@ -292,32 +294,87 @@ def _primary_video_slot(defn: DomainDef) -> bool:
     return (model.get("type", "vga") if model is not None else "vga") != "none"
 
 
+def is_legacy_pci(elem: Element) -> bool:
+    """A conventional PCI device: on q35 it goes on a pcie-to-pci-bridge, as libvirt puts it."""
+    if elem.tag == "interface":
+        model = elem.find("model")
+        return (model.get("type", "rtl8139") if model is not None else "rtl8139") in ("e1000", "rtl8139")
+    return elem.tag == "controller" and elem.get("type") == "scsi" and elem.get("model") == "lsilogic"
+
+
+def _bridges(defn: DomainDef) -> list[Element]:
+    return sorted((x for x in defn.devices_elem.findall("controller")
+                   if x.get("type") == "pci" and x.get("model") == "pcie-to-pci-bridge"),
+                  key=lambda x: int(x.get("index", "0")))
+
+
+def _bridge_free_slots(defn: DomainDef) -> list[tuple[int, int]]:
+    """(bridge index, slot) pairs still free on the pcie-to-pci-bridges (slots 1-31)."""
+    out: list[tuple[int, int]] = []
+    for br in _bridges(defn):
+        idx = int(br.get("index", "0"))
+        used = set()
+        for e in defn.devices_elem:
+            if isinstance(e.tag, str) and _bus_of(e) == idx:
+                a = _pci_addr(e)
+                if a is not None:
+                    used.add(a[0])
+        out += [(idx, slot) for slot in range(1, 0x20) if slot not in used]
+    return out
+
+
 def add_root_ports(defn: DomainDef) -> None:
     """libvirt's define-time rule for pcie-root: a root port per PCIe device, plus one spare.
 
-    The spare is added only for a definition that had no PCI controller but
-    the root (libvirt's "one time" hotplug reservation).
+    Conventional PCI devices share a pcie-to-pci-bridge (itself behind a root
+    port), created when the first of them needs it. The spare is added only for
+    a definition that had no PCI controller but the root (libvirt's "one time"
+    hotplug reservation).
     """
     dev = defn.devices_elem
     pci = [x for x in dev.findall("controller") if x.get("type") == "pci"]
     max_idx = max((int(x.get("index", "0")) for x in pci), default=-1)
+    first_max = max_idx
     for port in root_ports(defn):
         _complete_port(defn, port)
-    missing = len(_q35_needing(defn)) - len(free_root_ports(defn))
-    if missing <= 0:
-        _set_multifunction(defn)
-        return
-    if max_idx <= 0:
-        missing += 1
-    for _ in range(missing):
+    free_ports = free_root_ports(defn)  # taken in device order, as the start-time assignment does
+    bridge_room = len(_bridge_free_slots(defn))
+    added = False
+
+    def new_controller(model: str) -> Element:
+        nonlocal max_idx
         max_idx += 1
-        node = dev.makeelement("controller", {"type": "pci", "index": str(max_idx), "model": "pcie-root-port"})
+        node = dev.makeelement("controller", {"type": "pci", "index": str(max_idx), "model": model})
         last = [x for x in dev.findall("controller") if x.get("type") == "pci"]
         if last:
             last[-1].addnext(node)
         else:
             dev.append(node)
-        _complete_port(defn, node)
+        return node
+
+    for elem in _q35_needing(defn):
+        if is_legacy_pci(elem):
+            if bridge_room == 0:
+                if free_ports:
+                    port_idx = free_ports.pop(0)
+                else:
+                    port = new_controller("pcie-root-port")
+                    _complete_port(defn, port)
+                    port_idx = int(port.get("index", "0"))
+                br = new_controller("pcie-to-pci-bridge")
+                br.append(br.makeelement("model", {"name": "pcie-pci-bridge"}))
+                br.append(br.makeelement("address", {"type": "pci", "domain": "0x0000", "bus": f"0x{port_idx:02x}",
+                                                     "slot": "0x00", "function": "0x0"}))
+                bridge_room = 31
+                added = True
+            bridge_room -= 1
+        elif free_ports:
+            free_ports.pop(0)
+        else:
+            _complete_port(defn, new_controller("pcie-root-port"))
+            added = True
+    if added and first_max <= 0:
+        _complete_port(defn, new_controller("pcie-root-port"))
     _set_multifunction(defn)
 
 
@@ -388,12 +445,17 @@ def _assign_q35(defn: DomainDef) -> None:
     videos = dev.findall("video")
     if videos and _pci_addr(videos[0]) is None and _primary_video_slot(defn):
         _set_pci(videos[0], True, 1)
-    needing = _q35_needing(defn)
     free = free_root_ports(defn)
-    if len(needing) > len(free):
-        raise make_error(c.VIR_ERR_INTERNAL_ERROR, "No more available PCI slots", c.VIR_FROM_QEMU)
-    for elem, bus in zip(needing, free):
-        _set_pci(elem, True, 0, bus=bus)
+    slots = _bridge_free_slots(defn)
+    for elem in _q35_needing(defn):
+        pool: list[Any] = slots if is_legacy_pci(elem) else free
+        if not pool:
+            raise make_error(c.VIR_ERR_INTERNAL_ERROR, "No more available PCI slots", c.VIR_FROM_QEMU)
+        got = pool.pop(0)
+        if isinstance(got, tuple):
+            _set_pci(elem, True, got[1], bus=got[0])
+        else:
+            _set_pci(elem, True, 0, bus=got)
 
 
 def _set_pci(elem: Element, q35: bool, slot: int, function: int = 0, bus: int = 0) -> None:

@@ -28,7 +28,7 @@ _CHR_TYPES = {"pty", "file", "unix", "tcp", "null"}
 _CTRL_MODELS: dict[str, set[str | None]] = {
     "usb": {"piix3-uhci", "qemu-xhci", "nec-xhci", "none"},
     "scsi": {"virtio-scsi", "lsilogic"},
-    "pci": {"pci-root", "pcie-root", "pcie-root-port"},
+    "pci": {"pci-root", "pcie-root", "pcie-root-port", "pcie-to-pci-bridge"},
     "ide": {None}, "sata": {None}, "virtio-serial": {None}, "fdc": {None},
 }
 _NET_MODELS = {"virtio", "e1000", "e1000e", "rtl8139"}
@@ -85,18 +85,25 @@ def validate(defn: DomainDef) -> None:
     machine = root.find("os/type")
     if machine is not None and "q35" in machine.get("machine", ""):
         _q35(defn.devices_elem)
-    elif any(x.get("model") == "pcie-root-port" for x in defn.devices_elem.findall("controller")):
-        raise unsupported("pcie-root-port controllers need a q35 machine")
+    elif any(x.get("model") in ("pcie-root-port", "pcie-to-pci-bridge")
+             for x in defn.devices_elem.findall("controller")):
+        raise unsupported("pcie-root-port and pcie-to-pci-bridge controllers need a q35 machine")
 
 
-# Conventional PCI devices: libvirt would put them behind a pcie-to-pci-bridge on q35.
-_Q35_LEGACY = {("interface", "e1000"), ("interface", "rtl8139"), ("controller", "lsilogic"),
-               ("controller", "piix3-uhci")}
+# Conventional PCI devices the driver does not put on a pcie-to-pci-bridge on q35 (libvirt would).
+_Q35_LEGACY = {("controller", "piix3-uhci")}
+# Conventional PCI devices that go on the bridge at start but are not hot-plugged there.
+_Q35_NO_HOTPLUG = {("interface", "e1000"), ("interface", "rtl8139")}
 
 
 def check_q35_device(dev: Element) -> None:
-    """Refuse a device that q35 could only take behind a pcie-to-pci-bridge."""
+    """Refuse hot-plugging a device that q35 could only take behind a pcie-to-pci-bridge."""
     _q35_one(dev)
+    node = dev.find("model")
+    model = node.get("type") if node is not None else "rtl8139"
+    if (dev.tag, model) in _Q35_NO_HOTPLUG:
+        raise unsupported(f"hot-plugging the conventional PCI {dev.tag} model '{model}' on q35 is not "
+                          "supported by the QEMU driver")
 
 
 def _q35(devices: Element) -> None:
@@ -115,7 +122,7 @@ def _q35_one(dev: Element) -> None:
         model = node.get("type") if node is not None else "rtl8139"
     if (dev.tag, model) in _Q35_LEGACY:
         raise unsupported(f"{dev.tag} model '{model}' is a conventional PCI device, which needs a "
-                          "pcie-to-pci-bridge on q35; the QEMU driver does not add one")
+                          "pcie-to-pci-bridge on q35; the QEMU driver does not add one for it")
     if dev.tag == "controller" and dev.get("type") == "sata" and dev.get("index", "0") != "0":
         raise unsupported("additional SATA controllers on q35 are not supported by the QEMU driver")
 
@@ -173,8 +180,8 @@ def _controller(dev: Element) -> None:
     if dev.get("model") not in _CTRL_MODELS[ctype]:
         raise unsupported(f"{ctype} controller model '{dev.get('model')}' is not supported by the QEMU driver")
     if ctype == "pci" and (dev.get("index", "0") == "0") != (dev.get("model") in ("pci-root", "pcie-root")):
-        raise unsupported("PCI controllers other than the root and pcie-root-ports are not supported "
-                          "by the QEMU driver")
+        raise unsupported("PCI controllers other than the root, pcie-root-ports and pcie-to-pci-bridges are "
+                          "not supported by the QEMU driver")
     if ctype == "pci" and dev.get("model") == "pcie-root-port":
         name = dev.find("model")
         if name is not None and name.get("name", "pcie-root-port") != "pcie-root-port":

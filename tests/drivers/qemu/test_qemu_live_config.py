@@ -34,12 +34,19 @@ def test_config_changes_on_q35(tmp_path: Path) -> None:
         dom.attach_device_flags(nic.format(3), 0)  # shut off: the config; a new port, no new spare
         assert _ports(dom.xml_desc()) == ["1", "2", "3", "4", "5"]
         assert "<target chassis='5' port='0xc'/>" in dom.xml_desc()
-        with pytest.raises(LibvirtError) as legacy:
-            dom.attach_device_flags("<interface type='user'><model type='e1000'/></interface>",
-                                    c.VIR_DOMAIN_AFFECT_CONFIG)
-        assert legacy.value.get_error_code() == c.VIR_ERR_CONFIG_UNSUPPORTED
-        assert "pcie-to-pci-bridge" in str(legacy.value)
-        assert dom.xml_desc().count("<interface") == 3
+        # a conventional PCI NIC: a pcie-to-pci-bridge behind the root port the NIC's turn comes to
+        # (the config keeps no device addresses: ports are taken in device order), one more port
+        dom.attach_device_flags("<interface type='user'><model type='e1000'/></interface>",
+                                c.VIR_DOMAIN_AFFECT_CONFIG)
+        xml = dom.xml_desc()
+        # three virtio NICs take ports 1-3, the bridge (index 6) port 4, xhci 5, the balloon a new port 7
+        assert _ports(xml) == ["1", "2", "3", "4", "5", "7"]
+        assert re.search(r"<controller type='pci' index='6' model='pcie-to-pci-bridge'>\s*<model name='pcie-pci-bridge'/>"
+                         r"\s*<address type='pci' domain='0x0000' bus='0x04' slot='0x00' function='0x0'/>", xml)
+        assert dom.xml_desc().count("<interface") == 4
+        with pytest.raises(LibvirtError) as uhci:
+            dom.attach_device_flags("<controller type='usb' index='1' model='piix3-uhci'/>", c.VIR_DOMAIN_AFFECT_CONFIG)
+        assert uhci.value.get_error_code() in (c.VIR_ERR_CONFIG_UNSUPPORTED, c.VIR_ERR_OPERATION_UNSUPPORTED)
 
         dom.detach_device_flags(nic.format(2), c.VIR_DOMAIN_AFFECT_CONFIG)
         assert "52:54:00:00:00:02" not in dom.xml_desc()
