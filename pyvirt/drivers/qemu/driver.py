@@ -30,7 +30,7 @@ from .hotplug import HotplugMixin
 from .live import LiveMixin
 from .save import SaveMixin
 from .snapshot import SnapshotMixin
-from .state import _STATES, Dom, QemuState, StatusVM, acquire_state, release_state
+from .state import _STATES, Dom, QemuState, StatusVM, acquire_state, foreign_status, release_state
 from .stats import StatsMixin
 from .tap import create_taps
 from .validate import validate
@@ -273,6 +273,8 @@ class QemuDriver(SaveMixin, HotplugMixin, LiveMixin, SnapshotMixin, StatsMixin, 
                            "is enabled in the host BIOS, and host configuration is setup to load "
                            "the kvm modules.")
             accel = "kvm"
+        if d.foreign and not foreign_status(self.st.paths(defn.name).status):
+            d.foreign = False  # that daemon's guest is gone
         if d.foreign:
             raise _err(c.VIR_ERR_OPERATION_INVALID,
                        f"domain '{defn.name}' has a status file in {self.st.layout.state_dir} written by "

@@ -41,7 +41,7 @@ from ..base import DomainRef
 from .process import Paths, QemuVM, atomic_write
 
 __all__ = ["Layout", "DomainPaths", "Dom", "QemuState", "StatusVM", "acquire_state", "release_state",
-           "user_dirs", "DaemonService", "set_daemon_service", "daemon_service"]
+           "user_dirs", "DaemonService", "set_daemon_service", "daemon_service", "foreign_status"]
 
 log = logging.getLogger("pyvirt.qemu")
 
@@ -168,6 +168,11 @@ def _status_info(path: Path) -> tuple[bool, int]:
     except ValueError:
         dom_id = -1
     return root.tag == "domstatus" and "state-num" in root.attrib, dom_id
+
+
+def foreign_status(path: Path) -> bool:
+    """Whether *path* is a status file another daemon (libvirtd) wrote."""
+    return path.exists() and not _status_info(path)[0]
 
 
 @dataclass
@@ -342,7 +347,7 @@ class QemuState:
             vm.dom_id = dom_id
         dom.state, dom.reason = vm.state, vm.reason
         vm.on_lifecycle = lambda ev, detail: self._vm_event(dom, vm, ev, detail)
-        vm.on_event = lambda name, data: self._qmp_event(dom, name, data)
+        vm.on_domain_event = lambda event_id, *args: self._domain_event(dom, event_id, *args)
         if not was_active:
             self._active_changed()
 
@@ -354,13 +359,10 @@ class QemuState:
             except Exception:  # the daemon's bookkeeping must not break a guest's lifecycle
                 log.exception("active-domain callback failed")
 
-    def _qmp_event(self, dom: Dom, name: str, data: dict[str, Any]) -> None:
-        if name == "RESET":
-            ref = dom.ref()
-            self.bus.emit("domain", c.VIR_DOMAIN_EVENT_ID_REBOOT, ref.uuid, ref)
-        elif name == "BALLOON_CHANGE" and "actual" in data:
-            ref = dom.ref()
-            self.bus.emit("domain", c.VIR_DOMAIN_EVENT_ID_BALLOON_CHANGE, ref.uuid, ref, int(data["actual"]) // 1024)
+    def _domain_event(self, dom: Dom, event_id: int, *args: Any) -> None:
+        """A non-lifecycle event of the guest (REBOOT, BALLOON_CHANGE, RTC_CHANGE, IO_ERROR, …)."""
+        ref = dom.ref()
+        self.bus.emit("domain", event_id, ref.uuid, ref, *args)
 
     def _vm_event(self, dom: Dom, vm: QemuVM, event: int, detail: int) -> None:
         stopped = False

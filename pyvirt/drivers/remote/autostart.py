@@ -92,7 +92,7 @@ def _spawn(path: str, err: int) -> None:
     try:
         # --daemon: the command returns once the daemon's sockets listen and it has detached
         done = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, timeout=SPAWN_TIMEOUT, close_fds=True)
+                              stderr=subprocess.PIPE, timeout=SPAWN_TIMEOUT, close_fds=True, cwd="/")
         why = done.stderr.decode(errors="replace").strip() if done.returncode else ""
     except (OSError, subprocess.TimeoutExpired) as exc:
         why = str(exc)

@@ -67,9 +67,9 @@ WARNING: THIS IS AN AUTO-GENERATED FILE.
 """
 
 
-def test_libvirt_status_file_is_left_alone(tmp_path: Path) -> None:
+def test_libvirt_status_file_is_left_alone(tmp_path: Path, qemu_bin: str) -> None:
     """A libvirtd's status file (another format) is never deleted, and the domain is not started
-    a second time next to the QEMU that libvirtd may still run."""
+    a second time next to the QEMU that libvirtd may still run; once it is gone, it can start."""
     root = tmp_path / "root"
     status = root / "run" / "qemu" / "f1.xml"
     status.parent.mkdir(parents=True)
@@ -81,4 +81,8 @@ def test_libvirt_status_file_is_left_alone(tmp_path: Path) -> None:
         assert dom.is_active() == 0
         with pytest.raises(pyvirt.LibvirtError, match="written by another daemon"):
             dom.create()
-    assert status.read_text() == LIBVIRT_STATUS.format(root=root)
+        assert status.read_text() == LIBVIRT_STATUS.format(root=root)
+        status.unlink()  # that daemon's guest is gone
+        dom.create()
+        assert dom.is_active() == 1
+        dom.destroy()
