@@ -221,6 +221,8 @@ class QemuVM(QmpEventsMixin):
                    else c.VIR_DOMAIN_EVENT_STARTED_RESTORED)
         if paused:
             self._emit(c.VIR_DOMAIN_EVENT_SUSPENDED, c.VIR_DOMAIN_EVENT_SUSPENDED_PAUSED)
+        elif incoming_fd is not None:  # libvirt: a restored guest also reports its CPUs resumed
+            self._emit(c.VIR_DOMAIN_EVENT_RESUMED, c.VIR_DOMAIN_EVENT_RESUMED_FROM_SNAPSHOT)
 
     def _load_incoming(self, fd: int) -> None:
         """Load the guest's state from *fd* (``-incoming defer``) and wait until it is in."""
@@ -247,10 +249,16 @@ class QemuVM(QmpEventsMixin):
         """Pause the guest and write its state to *fd* (QMP migrate), then stop QEMU (saved)."""
         with self._lock:
             was_running = self.state == c.VIR_DOMAIN_RUNNING
-            self.state, self.reason = c.VIR_DOMAIN_PAUSED, c.VIR_DOMAIN_PAUSED_SAVE
+            self._paused_reason = c.VIR_DOMAIN_PAUSED_SAVE
         mon = self._mon()
         try:
             mon.execute("stop")
+            with self._lock:  # unless the STOP event got there first: paused (save), SUSPENDED
+                suspended = self.state == c.VIR_DOMAIN_RUNNING
+                self.state, self.reason = c.VIR_DOMAIN_PAUSED, c.VIR_DOMAIN_PAUSED_SAVE
+                self._paused_reason = c.VIR_DOMAIN_PAUSED_UNKNOWN
+            if suspended:
+                self._emit(c.VIR_DOMAIN_EVENT_SUSPENDED, c.VIR_DOMAIN_EVENT_SUSPENDED_PAUSED)
             mon.send_fd(fd, "pyvirt-save")
             mon.execute("migrate", {"uri": "fd:pyvirt-save"})
             deadline = time.monotonic() + MIGRATE_TIMEOUT
@@ -447,20 +455,26 @@ class QemuVM(QmpEventsMixin):
         with self._lock:
             self._paused_reason = c.VIR_DOMAIN_PAUSED_USER
         self.execute("stop")
-        with self._lock:
-            if self.state == c.VIR_DOMAIN_RUNNING:
+        with self._lock:  # unless the STOP event got there first
+            changed = self.state == c.VIR_DOMAIN_RUNNING
+            if changed:
                 self.state, self.reason = c.VIR_DOMAIN_PAUSED, c.VIR_DOMAIN_PAUSED_USER
-                self._emit(c.VIR_DOMAIN_EVENT_SUSPENDED, c.VIR_DOMAIN_EVENT_SUSPENDED_PAUSED)
+            self._paused_reason = c.VIR_DOMAIN_PAUSED_UNKNOWN
+        if changed:
+            self._emit(c.VIR_DOMAIN_EVENT_SUSPENDED, c.VIR_DOMAIN_EVENT_SUSPENDED_PAUSED)
         self._write_status()
 
     def resume(self) -> None:
         with self._lock:
             self._running_reason = c.VIR_DOMAIN_RUNNING_UNPAUSED
         self.execute("cont")
-        with self._lock:
-            if self.state == c.VIR_DOMAIN_PAUSED:
+        with self._lock:  # unless the RESUME event got there first
+            changed = self.state in (c.VIR_DOMAIN_PAUSED, c.VIR_DOMAIN_CRASHED)
+            if changed:
                 self.state, self.reason = c.VIR_DOMAIN_RUNNING, c.VIR_DOMAIN_RUNNING_UNPAUSED
-                self._emit(c.VIR_DOMAIN_EVENT_RESUMED, c.VIR_DOMAIN_EVENT_RESUMED_UNPAUSED)
+            self._running_reason = c.VIR_DOMAIN_RUNNING_UNKNOWN
+        if changed:
+            self._emit(c.VIR_DOMAIN_EVENT_RESUMED, c.VIR_DOMAIN_EVENT_RESUMED_UNPAUSED)
         self._write_status()
 
     def shutdown(self) -> None:

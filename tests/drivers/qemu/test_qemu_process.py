@@ -225,3 +225,20 @@ def test_pty_serial_path_in_live_xml(guest: Any, tmp_path: Path) -> None:
         assert f'<source path="{serial.source_path}"/>' in paths.status.read_text()
     finally:
         vm.destroy()
+
+
+def test_bad_option_leaves_nothing_and_reports_qemu(guest: Any, tmp_path: Path) -> None:
+    defn = DomainDef.parse(guest_xml(guest, "badopt", tmp_path / "c.log"))
+    live = prepare_live(defn)
+    paths = Paths(tmp_path / "root", "badopt")
+    events = Events()
+    vm = QemuVM(live, paths, on_lifecycle=events)
+    cmd = build_command(live, monitor_path=str(paths.monitor))
+    cmd.argv.append("-no-such-option")
+    with pytest.raises(LibvirtError) as info:
+        vm.start(cmd)
+    assert info.value.get_error_code() == c.VIR_ERR_INTERNAL_ERROR
+    assert "process exited while connecting to monitor: " in str(info.value)
+    assert "-no-such-option" in str(info.value)  # QEMU's own complaint, from its log
+    assert_gone(vm, paths)
+    assert events.items == []  # a start that failed never started
