@@ -60,10 +60,12 @@ class Recorder:
         return self.wait(lambda items: item in items, timeout)
 
 
-def guest_xml(guest: Any, name: str, console: Path, extra: str = "", on_crash: str = "destroy") -> str:
+def guest_xml(guest: Any, name: str, console: Path, extra: str = "", on_crash: str = "destroy",
+              on_reboot: str = "restart") -> str:
     return f"""<domain type='qemu'><name>{name}</name><memory unit='MiB'>128</memory>
 <os><type>hvm</type><kernel>{guest.kernel}</kernel><initrd>{guest.initrd}</initrd>
-<cmdline>{guest.cmdline}</cmdline></os><features><acpi/></features><on_crash>{on_crash}</on_crash>
+<cmdline>{guest.cmdline}</cmdline></os><features><acpi/></features>
+<on_reboot>{on_reboot}</on_reboot><on_crash>{on_crash}</on_crash>
 <devices>{serial_xml(console)}<memballoon model='none'/>{extra}</devices></domain>"""
 
 
@@ -97,7 +99,8 @@ def boot(tmp_path: Path, guest: Any, name: str, **kw: Any) -> tuple[QemuVM, Reco
     sock = tmp_path / f"{name}.console"
     extra = kw.pop("extra", "")
     on_crash = kw.pop("on_crash", "destroy")
-    vm, rec, paths = start(tmp_path, guest_xml(guest, name, sock, extra, on_crash), **kw)
+    on_reboot = kw.pop("on_reboot", "restart")
+    vm, rec, paths = start(tmp_path, guest_xml(guest, name, sock, extra, on_crash, on_reboot), **kw)
     con = Console(sock)
     con.wait_for(guest.ready_line)
     return vm, rec, paths, con
@@ -127,6 +130,23 @@ def test_guest_rtc_reboot_and_poweroff(guest: Any, tmp_path: Path) -> None:
         assert (vm.state, vm.reason) == (c.VIR_DOMAIN_SHUTOFF, c.VIR_DOMAIN_SHUTOFF_SHUTDOWN)
         assert vm.wait(30) and not paths.status.exists() and not paths.monitor.exists()
         assert not Path(f"/proc/{vm.pid}").exists()
+    finally:
+        con.close()
+        if vm.alive():
+            vm.destroy()
+
+
+def test_guest_reboot_with_on_reboot_destroy(guest: Any, tmp_path: Path) -> None:
+    vm, rec, _paths, con = boot(tmp_path, guest, "noreboot", on_reboot="destroy")
+    try:
+        con.send("reboot -f")
+        items = rec.wait_item((LIFE, c.VIR_DOMAIN_EVENT_STOPPED, c.VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN))
+        # libvirt 9.0: a reboot the guest may not do is a guest shutdown
+        assert [i for i in items if i[0] == LIFE][1:] == [
+            (LIFE, c.VIR_DOMAIN_EVENT_SHUTDOWN, c.VIR_DOMAIN_EVENT_SHUTDOWN_GUEST),
+            (LIFE, c.VIR_DOMAIN_EVENT_STOPPED, c.VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN)]
+        assert (c.VIR_DOMAIN_EVENT_ID_REBOOT,) not in items
+        assert (vm.state, vm.reason) == (c.VIR_DOMAIN_SHUTOFF, c.VIR_DOMAIN_SHUTOFF_SHUTDOWN)
     finally:
         con.close()
         if vm.alive():
