@@ -142,6 +142,8 @@ class Monitor:
                 run_coro(self._connect_once(), timeout=max(0.5, deadline - time.monotonic()) + 1.0)
                 break
             except (OSError, QMPError, EOFError) as exc:
+                if self._client is not None:
+                    break  # it connected just as our wait for it timed out
                 if not alive():
                     raise ProcessLookupError("process exited") from exc
                 if time.monotonic() > deadline:
