@@ -50,12 +50,14 @@ def _guest() -> Any:
     return mod.build_guest()
 
 
-def domain_xml(guest: Any, name: str) -> str:
+def domain_xml(guest: Any, name: str, vnc_dir: Path) -> str:
+    """The test guest with a pty console and a VNC display on a UNIX socket (no TCP port to race for)."""
     return f"""<domain type='qemu'><name>{name}</name><memory unit='MiB'>128</memory><vcpu>1</vcpu>
 <os><type>hvm</type><kernel>{guest.kernel}</kernel><initrd>{guest.initrd}</initrd>
 <cmdline>{guest.cmdline}</cmdline></os>
 <devices><serial type='pty'/><console type='pty'/>
-<graphics type='vnc' autoport='yes' listen='127.0.0.1'/></devices></domain>"""
+<graphics type='vnc'><listen type='socket' socket='{vnc_dir / (name + "-vnc.sock")}'/></graphics>
+</devices></domain>"""
 
 
 def read_until(st: Any, pattern: re.Pattern[bytes], timeout: float = 90.0, send: bytes | None = None) -> bytes:
@@ -113,9 +115,13 @@ def read_until_blocking(st: Any, pattern: re.Pattern[bytes], timeout: float = 90
 
 
 class Setup:
-    def __init__(self, daemon: Daemon, root: Path, conn: pyvirt.Connection, dom: pyvirt.Domain,
-                 first: pyvirt.Stream, boot: bytes) -> None:
-        self.daemon, self.root, self.conn, self.dom, self.first, self.boot = daemon, root, conn, dom, first, boot
+    def __init__(self, daemon: Daemon, root: Path, conn: pyvirt.Connection, dom: pyvirt.Domain, boot: bytes) -> None:
+        self.daemon, self.root, self.conn, self.dom, self.boot = daemon, root, conn, dom, boot
+
+    def console(self, flags: int = 0) -> pyvirt.Stream:
+        st = self.conn.new_stream(c.VIR_STREAM_NONBLOCK)
+        self.dom.open_console(None, st, flags)
+        return st
 
     @property
     def pyvirt_uri(self) -> str:
@@ -134,12 +140,13 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
     daemon = start_pyvirtd(tmp / "pyvirtd")
     root = tmp / "root"
     conn = pyvirt.open(f"qemu+unix:///embed?root={root}&socket={daemon.rw}")
-    dom = conn.create_xml(domain_xml(guest, "con2"), 0)
+    dom = conn.create_xml(domain_xml(guest, "con2", tmp), 0)
     try:
         st = conn.new_stream(c.VIR_STREAM_NONBLOCK)
         dom.open_console(None, st, 0)
         boot = read_until(st, re.compile(re.escape(guest.ready_line.encode())))
-        yield Setup(daemon, root, conn, dom, st, boot)
+        st.finish()  # every test starts (and leaves) with the console free
+        yield Setup(daemon, root, conn, dom, boot)
     finally:
         try:
             dom.destroy()
@@ -150,11 +157,14 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
 
 def test_remote_console_boot_and_shell(setup: Setup) -> None:
     assert b"PYVIRT-TEST-GUEST-READY" in setup.boot
-    read_until(setup.first, HELLO, send=ECHO)
+    st = setup.console()
+    read_until(st, HELLO, send=ECHO)
+    st.finish()
 
 
 def test_libvirt_python_takes_over(setup: Setup) -> None:
     libvirt = pytest.importorskip("libvirt")
+    mine = setup.console()
     lconn = libvirt.open(setup.libvirt_uri)
     try:
         ldom = lconn.lookupByName("con2")
@@ -167,7 +177,7 @@ def test_libvirt_python_takes_over(setup: Setup) -> None:
         ldom.openConsole("serial0", st, libvirt.VIR_DOMAIN_CONSOLE_FORCE)
         # the pyvirt session ends with libvirtd's error for an aborted stream
         with pytest.raises(LibvirtError) as ended:
-            read_until(setup.first, re.compile(b"(?!)"), timeout=60)
+            read_until(mine, re.compile(b"(?!)"), timeout=60)
         assert ended.value.get_error_code() == c.VIR_ERR_RPC
         assert ended.value.get_error_domain() == c.VIR_FROM_STREAMS
         assert str(ended.value) == "stream had I/O failure"
@@ -214,7 +224,10 @@ def run_in_pty(argv: list[str], timeout: float = 90.0) -> tuple[int, bytes]:
                 os.write(master, ECHO)
                 next_send = now + 5.0
             if select.select([master], [], [], 0.5)[0]:
-                buf += os.read(master, 4096)
+                try:
+                    buf += os.read(master, 4096)
+                except OSError:  # the client exited: the pty hung up
+                    raise AssertionError(f"exited with {proc.wait(10)}: {buf[-500:]!r}") from None
         os.write(master, b"\x1d")
         rc = proc.wait(30)
         while True:
@@ -242,6 +255,47 @@ def test_real_virsh_console(setup: Setup) -> None:
     assert rc == 0, out
     assert out.startswith(BANNER.encode()), out[:200]
     assert b"echo hello-$((6*7))" in out
+
+
+def test_force_ends_a_virsh_session(setup: Setup) -> None:
+    """Real virsh in a console session; pyvirt takes the console over: virsh reports libvirtd's error."""
+    if shutil.which("virsh") is None:
+        pytest.skip("virsh (Debian libvirt-clients) is not installed")
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(["virsh", "-c", setup.libvirt_uri, "console", "con2"], stdin=slave, stdout=slave,
+                            stderr=slave, start_new_session=True)
+    os.close(slave)
+    buf = b""
+    try:
+        deadline = time.monotonic() + 90
+        next_send = 0.0
+        while not HELLO.search(buf):  # the guest answers through virsh: its session is open
+            now = time.monotonic()
+            assert now < deadline and proc.poll() is None, buf
+            if b"Escape character" in buf and now >= next_send:
+                os.write(master, ECHO)
+                next_send = now + 5.0
+            if select.select([master], [], [], 0.5)[0]:
+                buf += os.read(master, 4096)
+        st = setup.conn.new_stream(c.VIR_STREAM_NONBLOCK)
+        setup.dom.open_console(None, st, c.VIR_DOMAIN_CONSOLE_FORCE)
+        assert proc.wait(60) == 1
+        while select.select([master], [], [], 0.5)[0]:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            buf += chunk
+        assert b"error: stream had I/O failure" in buf, buf
+        read_until(st, HELLO, send=ECHO)
+        st.finish()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
 
 
 def test_pyvirsh_console(setup: Setup) -> None:

@@ -23,12 +23,14 @@ ECHO = b"echo hello-$((6*7))\n"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-def domain_xml(guest: Any, name: str) -> str:
+def domain_xml(guest: Any, name: str, vnc_dir: Path) -> str:
+    """The test guest with a pty console and a VNC display on a UNIX socket (no TCP port to race for)."""
     return f"""<domain type='qemu'><name>{name}</name><memory unit='MiB'>128</memory><vcpu>1</vcpu>
 <os><type>hvm</type><kernel>{guest.kernel}</kernel><initrd>{guest.initrd}</initrd>
 <cmdline>{guest.cmdline}</cmdline></os>
 <devices><serial type='pty'/><console type='pty'/>
-<graphics type='vnc' autoport='yes' listen='127.0.0.1'/></devices></domain>"""
+<graphics type='vnc'><listen type='socket' socket='{vnc_dir / (name + "-vnc.sock")}'/></graphics>
+</devices></domain>"""
 
 
 def read_until(st: pyvirt.Stream, pattern: re.Pattern[bytes], timeout: float = 90.0,
@@ -64,7 +66,7 @@ class Booted:
 def booted(guest: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Booted]:
     root = tmp_path_factory.mktemp("console") / "root"
     conn = pyvirt.open(f"qemu:///embed?root={root}")
-    dom = conn.create_xml(domain_xml(guest, "con1"), 0)
+    dom = conn.create_xml(domain_xml(guest, "con1", root.parent), 0)
     try:
         st = conn.new_stream(c.VIR_STREAM_NONBLOCK)
         dom.open_console(None, st, 0)  # at once: the guest prints its ready line only at boot
@@ -113,7 +115,7 @@ def test_console_errors(booted: Booted, guest: Any) -> None:
     with pytest.raises(LibvirtError) as flags:
         dom.open_console(None, conn.new_stream(), 0x100)
     assert flags.value.get_error_code() == c.VIR_ERR_INVALID_ARG
-    off = conn.define_xml(domain_xml(guest, "con-off"))
+    off = conn.define_xml(domain_xml(guest, "con-off", booted.root.parent))
     try:
         with pytest.raises(LibvirtError) as inactive:
             off.open_console(None, conn.new_stream(), 0)
@@ -128,6 +130,7 @@ def test_console_errors(booted: Booted, guest: Any) -> None:
         with pytest.raises(LibvirtError) as denied:
             ro.lookup_by_name("con1").open_console(None, ro.new_stream(), 0)
         assert denied.value.get_error_code() == c.VIR_ERR_OPERATION_DENIED
+        assert "read only access prevents virDomainOpenConsole" in str(denied.value)
     finally:
         ro.close()
 
