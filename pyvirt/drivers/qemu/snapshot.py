@@ -364,8 +364,8 @@ class SnapshotMixin(ExternalMixin):
         record = not flags & c.VIR_DOMAIN_SNAPSHOT_CREATE_NO_METADATA
         if record:
             if sdef.name in lst.snaps:
-                raise make_error(c.VIR_ERR_OPERATION_FAILED, f"domain snapshot {sdef.name} already exists",
-                                 c.VIR_FROM_DOMAIN_SNAPSHOT)
+                raise make_error(c.VIR_ERR_OPERATION_FAILED, f"domain moment {sdef.name} already exists",
+                                 c.VIR_FROM_DOMAIN)
             sdef.parent = lst.current
             lst.snaps[sdef.name] = Snap(sdef)
         try:
