@@ -162,6 +162,20 @@ def test_remote_console_boot_and_shell(setup: Setup) -> None:
     st.finish()
 
 
+def test_large_input_waits_for_the_guest(setup: Setup) -> None:
+    """80 kB typed at once: more than a pty holds (64 KiB), so the daemon writes it as the guest
+    takes it (holding the client's request slots meanwhile); every byte arrives."""
+    st = setup.console()
+    read_until(st, HELLO, send=ECHO)  # the shell is reading
+    # sent once: anything sent again would become data for head
+    st.send(b"stty -echo; echo go; head -c 80000 | wc -c; stty echo\n")
+    read_until(st, re.compile(rb"(?m)^go\r?$"))
+    assert st.send((b"a" * 99 + b"\n") * 800) == 80000
+    read_until(st, re.compile(rb"(?m)^\s*80000\r?$"), timeout=150)
+    read_until(st, HELLO, send=ECHO)  # and the console still works both ways
+    st.finish()
+
+
 def test_libvirt_python_takes_over(setup: Setup) -> None:
     libvirt = pytest.importorskip("libvirt")
     mine = setup.console()
