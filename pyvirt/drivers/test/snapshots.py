@@ -7,6 +7,7 @@ from typing import Any
 
 from ... import constants as c
 from ...conf.xmlutil import escape_text, parse_xml
+from .. import snaptree
 from ..base import DomainRef, SnapshotRef
 from .common import Event, TestBase, conf_err, err, flags_ok
 from .loader import start_domain
@@ -26,36 +27,8 @@ def _conf_snapshot_def() -> Any:
     return SnapshotDef
 
 STATE_NAMES = ("nostate", "running", "blocked", "paused", "shutdown", "shutoff", "crashed", "pmsuspended")
-_LIST_FILTERS = 1022
-_LIST_ALLOWED = c.VIR_DOMAIN_SNAPSHOT_LIST_ROOTS | c.VIR_DOMAIN_SNAPSHOT_LIST_TOPOLOGICAL | _LIST_FILTERS
-_CHILD_ALLOWED = c.VIR_DOMAIN_SNAPSHOT_LIST_DESCENDANTS | c.VIR_DOMAIN_SNAPSHOT_LIST_TOPOLOGICAL | _LIST_FILTERS
-
-
-def _filter(s: SnapObj, flags: int, children: set[str]) -> bool:
-    if flags & (c.VIR_DOMAIN_SNAPSHOT_LIST_LEAVES | c.VIR_DOMAIN_SNAPSHOT_LIST_NO_LEAVES):
-        leaf = s.name not in children
-        if not ((flags & c.VIR_DOMAIN_SNAPSHOT_LIST_LEAVES and leaf)
-                or (flags & c.VIR_DOMAIN_SNAPSHOT_LIST_NO_LEAVES and not leaf)):
-            return False
-    if flags & (c.VIR_DOMAIN_SNAPSHOT_LIST_METADATA | c.VIR_DOMAIN_SNAPSHOT_LIST_NO_METADATA):
-        if not flags & c.VIR_DOMAIN_SNAPSHOT_LIST_METADATA:
-            return False
-    state_bits = (c.VIR_DOMAIN_SNAPSHOT_LIST_INACTIVE | c.VIR_DOMAIN_SNAPSHOT_LIST_ACTIVE
-                  | c.VIR_DOMAIN_SNAPSHOT_LIST_DISK_ONLY)
-    if flags & state_bits:
-        st = s.state
-        ok = ((flags & c.VIR_DOMAIN_SNAPSHOT_LIST_INACTIVE and st == "shutoff")
-              or (flags & c.VIR_DOMAIN_SNAPSHOT_LIST_DISK_ONLY and st == "disk-snapshot")
-              or (flags & c.VIR_DOMAIN_SNAPSHOT_LIST_ACTIVE and st not in ("shutoff", "disk-snapshot")))
-        if not ok:
-            return False
-    loc_bits = c.VIR_DOMAIN_SNAPSHOT_LIST_INTERNAL | c.VIR_DOMAIN_SNAPSHOT_LIST_EXTERNAL
-    if flags & loc_bits:
-        external = s.memory == "external"
-        if not ((flags & c.VIR_DOMAIN_SNAPSHOT_LIST_EXTERNAL and external)
-                or (flags & c.VIR_DOMAIN_SNAPSHOT_LIST_INTERNAL and not external)):
-            return False
-    return True
+_LIST_ALLOWED = snaptree.LIST_ALLOWED
+_CHILD_ALLOWED = snaptree.CHILD_ALLOWED
 
 
 class SnapshotsMixin(TestBase):
@@ -73,39 +46,14 @@ class SnapshotsMixin(TestBase):
 
     @staticmethod
     def _children_of(d: DomObj, name: str | None) -> list[SnapObj]:
-        return [s for s in d.snapshots.values() if s.parent == name]
+        return snaptree.children(d.snapshots, name)
 
     def _descendants(self, d: DomObj, name: str) -> list[SnapObj]:
-        out: list[SnapObj] = []
-        todo = [name]
-        while todo:
-            cur = todo.pop(0)
-            for ch in self._children_of(d, cur):
-                out.append(ch)
-                todo.append(ch.name)
-        return out
+        return snaptree.descendants(d.snapshots, name)
 
     def _select(self, d: DomObj, parent: str | None, flags: int, from_root: bool) -> list[str]:
-        parents = {s.parent for s in d.snapshots.values() if s.parent}
-        if from_root:
-            if flags & c.VIR_DOMAIN_SNAPSHOT_LIST_ROOTS:
-                cand = self._children_of(d, None)
-            else:
-                cand = self._topological(d)
-        else:
-            assert parent is not None
-            if flags & c.VIR_DOMAIN_SNAPSHOT_LIST_DESCENDANTS:
-                cand = self._descendants(d, parent)
-            else:
-                cand = self._children_of(d, parent)
-        return [s.name for s in cand if _filter(s, flags & _LIST_FILTERS, parents)]
-
-    def _topological(self, d: DomObj) -> list[SnapObj]:
-        out: list[SnapObj] = []
-        for root in self._children_of(d, None):
-            out.append(root)
-            out.extend(self._descendants(d, root.name))
-        return out
+        assert from_root or parent is not None
+        return snaptree.select(d.snapshots, None if from_root else parent, flags)
 
     def domain_snapshot_num(self, dom: DomainRef, flags: int = 0) -> int:
         return len(self.domain_snapshot_list_names(dom, -1, flags))
