@@ -215,6 +215,7 @@ class Stream:
         self._watch: int | None = None   # event-loop handle (fd backends)
         self._timer: int | None = None   # event-loop timer (other backends)
         self._done = False
+        self._errored = False  # aborted by someone else: one ERROR event is due
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {type(self._backend).__name__ if self._backend else 'unattached'}>"
@@ -233,6 +234,23 @@ class Stream:
             notify = getattr(backend, "set_notify", None)
             if notify is not None:
                 notify(self._kick)
+            on_abort = getattr(backend, "on_abort", None)
+            if on_abort is not None:
+                on_abort(self._aborted_elsewhere)
+
+    def _aborted_elsewhere(self) -> None:
+        """The driver ended the stream (a console taken over): the callback gets ERROR, as in libvirt."""
+        from . import eventloop
+        with self._lock:
+            if self._done or self._cb is None:
+                return
+            watch, self._watch = self._watch, None
+            self._errored = True
+            if self._timer is None:
+                self._timer = eventloop.add_timeout(0, self._on_timer, None)
+        if watch is not None:
+            eventloop.remove_handle(watch)
+        self._kick()
 
     def _be(self) -> Any:
         if self._backend is None:
@@ -408,6 +426,8 @@ class Stream:
 
     def _ready(self) -> int:
         """Events a non-fd backend could deliver right now."""
+        if self._errored:
+            return c.VIR_STREAM_EVENT_ERROR
         be = self._backend
         got = 0
         if self._cb_events & c.VIR_STREAM_EVENT_WRITABLE:
@@ -430,7 +450,10 @@ class Stream:
         with self._lock:
             cb = self._cb
             events = self._ready() if cb is not None else 0
+            again = bool(events)
+            if events == c.VIR_STREAM_EVENT_ERROR:
+                self._errored = again = False  # reported once
             if self._timer is not None:
-                eventloop.update_timeout(self._timer, 0 if events else -1)
+                eventloop.update_timeout(self._timer, 0 if again else -1)
         if cb is not None and events:
             cb[0](self, events, cb[1])

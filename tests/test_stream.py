@@ -172,6 +172,30 @@ def test_stream_event_callbacks_on_the_default_loop(default_loop: None) -> None:
         conn.close()
 
 
+def test_stream_aborted_elsewhere_reports_error(default_loop: None) -> None:
+    """A console taken over ends the old stream: its callback gets VIR_STREAM_EVENT_ERROR once."""
+    master, fst = _pty_pair()
+    try:
+        with pyvirt.open("test:///default") as conn:
+            st = conn.new_stream(c.VIR_STREAM_NONBLOCK)
+            st._attach(fst)
+            seen: list[int] = []
+            st.event_add_callback(c.VIR_STREAM_EVENT_READABLE, lambda s, ev, acc: acc.append(ev), seen)
+            fst.abort()  # what the QEMU driver does to the old session on FORCE
+            run_loop_until(lambda: bool(seen))
+            assert seen == [c.VIR_STREAM_EVENT_ERROR]
+            ticks: list[int] = []
+            tick = libvirt.virEventAddTimeout(10, lambda t, o: ticks.append(t), None)  # the loop never idles
+            run_loop_until(lambda: len(ticks) >= 5)
+            libvirt.virEventRemoveTimeout(tick)
+            assert seen == [c.VIR_STREAM_EVENT_ERROR]  # once, not on every iteration
+            with pytest.raises(pyvirt.LibvirtError):
+                st.recv(10)
+            st.event_remove_callback()
+    finally:
+        os.close(master)
+
+
 def test_event_callback_needs_the_event_loop() -> None:
     before = eventloop._registered
     eventloop._registered = False

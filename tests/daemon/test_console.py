@@ -138,21 +138,23 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
     guest = _guest()
     tmp = tmp_path_factory.mktemp("console-daemon")
     daemon = start_pyvirtd(tmp / "pyvirtd")
-    root = tmp / "root"
-    conn = pyvirt.open(f"qemu+unix:///embed?root={root}&socket={daemon.rw}")
-    dom = conn.create_xml(domain_xml(guest, "con2", tmp), 0)
     try:
-        st = conn.new_stream(c.VIR_STREAM_NONBLOCK)
-        dom.open_console(None, st, 0)
-        boot = read_until(st, re.compile(re.escape(guest.ready_line.encode())))
-        st.finish()  # every test starts (and leaves) with the console free
-        yield Setup(daemon, root, conn, dom, boot)
-    finally:
+        root = tmp / "root"
+        conn = pyvirt.open(f"qemu+unix:///embed?root={root}&socket={daemon.rw}")
         try:
-            dom.destroy()
+            dom = conn.create_xml(domain_xml(guest, "con2", tmp), 0)
+            try:
+                st = conn.new_stream(c.VIR_STREAM_NONBLOCK)
+                dom.open_console(None, st, 0)
+                boot = read_until(st, re.compile(re.escape(guest.ready_line.encode())))
+                st.finish()  # every test starts (and leaves) with the console free
+                yield Setup(daemon, root, conn, dom, boot)
+            finally:
+                dom.destroy()
         finally:
             conn.close()
-            daemon.stop()
+    finally:
+        daemon.stop()
 
 
 def test_remote_console_boot_and_shell(setup: Setup) -> None:
@@ -360,8 +362,9 @@ def test_remote_stream_events_test_driver(tmp_path: Path) -> None:
     daemon = start_pyvirtd(tmp_path / "d")
     before = (events.queued_delivery(), eventloop._registered)
     libvirt.virEventRegisterDefaultImpl()
-    conn: Any = libvirt.open(daemon.uri())
+    conn: Any = None
     try:
+        conn = libvirt.open(daemon.uri())
         st = conn.newStream(libvirt.VIR_STREAM_NONBLOCK)
         assert conn.lookupByName("test").screenshot(st, 0, 0) == "image/png"
         got = bytearray()
@@ -384,7 +387,8 @@ def test_remote_stream_events_test_driver(tmp_path: Path) -> None:
         st.finish()
         assert bytes(got).startswith(PNG_MAGIC)
     finally:
-        conn.close()
+        if conn is not None:
+            conn.close()
         events.set_queued_delivery(before[0])
         eventloop._registered = before[1]
         daemon.stop()

@@ -66,14 +66,16 @@ class Booted:
 def booted(guest: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Booted]:
     root = tmp_path_factory.mktemp("console") / "root"
     conn = pyvirt.open(f"qemu:///embed?root={root}")
-    dom = conn.create_xml(domain_xml(guest, "con1", root.parent), 0)
     try:
-        st = conn.new_stream(c.VIR_STREAM_NONBLOCK)
-        dom.open_console(None, st, 0)  # at once: the guest prints its ready line only at boot
-        out = read_until(st, re.compile(re.escape(guest.ready_line.encode())))
-        yield Booted(conn, dom, root, st, out)
+        dom = conn.create_xml(domain_xml(guest, "con1", root.parent), 0)
+        try:
+            st = conn.new_stream(c.VIR_STREAM_NONBLOCK)
+            dom.open_console(None, st, 0)  # at once: the guest prints its ready line only at boot
+            out = read_until(st, re.compile(re.escape(guest.ready_line.encode())))
+            yield Booted(conn, dom, root, st, out)
+        finally:
+            dom.destroy()
     finally:
-        dom.destroy()
         conn.close()
 
 
