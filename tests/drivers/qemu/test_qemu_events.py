@@ -106,7 +106,7 @@ def boot(tmp_path: Path, guest: Any, name: str, **kw: Any) -> tuple[QemuVM, Reco
     return vm, rec, paths, con
 
 
-def test_guest_rtc_reboot_and_poweroff(guest: Any, tmp_path: Path) -> None:
+def test_guest_rtc_reboot_suspend_and_poweroff(guest: Any, tmp_path: Path) -> None:
     vm, rec, paths, con = boot(tmp_path, guest, "power")
     try:
         con.send("date -s '2030-01-01 00:00:00' && hwclock -w -u")
@@ -121,10 +121,32 @@ def test_guest_rtc_reboot_and_poweroff(guest: Any, tmp_path: Path) -> None:
         con.wait_for(guest.ready_line, count=2)
         assert (vm.state, vm.reason) == (c.VIR_DOMAIN_RUNNING, c.VIR_DOMAIN_RUNNING_BOOTED)
 
+        # suspend to RAM (ACPI S3), woken up by the host (QMP system_wakeup, virsh dompmwakeup)
+        con.send("echo mem > /sys/power/state")
+        rec.wait_item((LIFE, c.VIR_DOMAIN_EVENT_PMSUSPENDED, c.VIR_DOMAIN_EVENT_PMSUSPENDED_MEMORY))
+        assert (vm.state, vm.reason) == (c.VIR_DOMAIN_PMSUSPENDED, c.VIR_DOMAIN_PMSUSPENDED_UNKNOWN)
+        vm.execute("system_wakeup")
+        items = rec.wait_item((LIFE, c.VIR_DOMAIN_EVENT_STARTED, c.VIR_DOMAIN_EVENT_STARTED_WAKEUP))
+        assert items[-4:] == [(c.VIR_DOMAIN_EVENT_ID_PMSUSPEND, 0),
+                              (LIFE, c.VIR_DOMAIN_EVENT_PMSUSPENDED, c.VIR_DOMAIN_EVENT_PMSUSPENDED_MEMORY),
+                              (c.VIR_DOMAIN_EVENT_ID_PMWAKEUP, 0),
+                              (LIFE, c.VIR_DOMAIN_EVENT_STARTED, c.VIR_DOMAIN_EVENT_STARTED_WAKEUP)]
+        assert (vm.state, vm.reason) == (c.VIR_DOMAIN_RUNNING, c.VIR_DOMAIN_RUNNING_WAKEUP)
+        # the serial port is re-initialised on resume and may drop what is typed meanwhile
+        for _ in range(12):
+            con.send("echo AWAKE$((6*7))")
+            try:
+                con.wait_for("AWAKE42", timeout=10)
+                break
+            except AssertionError:
+                continue
+
         con.send("poweroff -f")
         items = rec.wait_item((LIFE, c.VIR_DOMAIN_EVENT_STOPPED, c.VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN))
         life = [i for i in items if i[0] == LIFE]
         assert life == [(LIFE, c.VIR_DOMAIN_EVENT_STARTED, c.VIR_DOMAIN_EVENT_STARTED_BOOTED),
+                        (LIFE, c.VIR_DOMAIN_EVENT_PMSUSPENDED, c.VIR_DOMAIN_EVENT_PMSUSPENDED_MEMORY),
+                        (LIFE, c.VIR_DOMAIN_EVENT_STARTED, c.VIR_DOMAIN_EVENT_STARTED_WAKEUP),
                         (LIFE, c.VIR_DOMAIN_EVENT_SHUTDOWN, c.VIR_DOMAIN_EVENT_SHUTDOWN_GUEST),
                         (LIFE, c.VIR_DOMAIN_EVENT_STOPPED, c.VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN)]
         assert (vm.state, vm.reason) == (c.VIR_DOMAIN_SHUTOFF, c.VIR_DOMAIN_SHUTOFF_SHUTDOWN)
