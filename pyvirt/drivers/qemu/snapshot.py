@@ -506,10 +506,9 @@ class SnapshotMixin(ExternalMixin):
     def _rollback_def(self, defn: DomainDef | None, name: str) -> DomainDef:
         assert defn is not None
         out = defn.copy()
-        for bs in list(out.xml.iter("backingStore")):
-            holder = bs.getparent()
-            if not len(bs) and not bs.attrib and holder is not None:
-                holder.remove(bs)
+        for disk in out.devices_elem.findall("disk"):  # QEMU reads the chains from the images
+            for bs in disk.findall("backingStore"):
+                disk.remove(bs)
         out.name = name
         return self._parse(out.to_xml(inactive=True, secure=True))
 

@@ -11,6 +11,7 @@ from ...conf.domain import DomainDef
 from ...conf.snapshot import SnapshotDef
 from ...errors import LibvirtError, make_error
 from .errors import qemu_error as _err
+from .validate import validate
 from .snapshot_disks import (commit_external_active, commit_external_inactive, create_external_active,
                              create_external_inactive, disk_source, pop_backing, push_backing)
 
@@ -28,6 +29,20 @@ def _remove(paths: list[str]) -> None:
             os.unlink(path)
         except OSError:
             pass
+
+
+def _startable(defn: DomainDef) -> DomainDef:
+    """*defn* as libvirt writes it (disks with their ``<backingStore>``) when the driver's define-time
+    checks take that; else without the chains (QEMU finds them in the images anyway)."""
+    try:
+        validate(defn)
+        return defn
+    except LibvirtError:
+        out = defn.copy()
+        for disk in out.devices_elem.findall("disk"):
+            for bs in disk.findall("backingStore"):
+                disk.remove(bs)
+        return out
 
 
 class ExternalMixin:
@@ -73,7 +88,7 @@ class ExternalMixin:
                             push_backing(disk.xml, sdisk.source or "", sdisk.driver_type or "qcow2", live=False)
                             changed = True
                 if changed:
-                    d.config = new
+                    d.config = _startable(new)
                     self._save_config(d)
         if flags & c.VIR_DOMAIN_SNAPSHOT_CREATE_HALT:
             self._stop_from_snapshot(d, vm)
@@ -172,9 +187,23 @@ class ExternalMixin:
         with self.st.lock:
             if d.config is None:
                 return
+            vm = d.vm
             new = d.config.copy()
             disks = new.devices_elem.findall("disk")
-            if idx < len(disks) and disk_source(disks[idx]) == top and disks[idx].find("backingStore") is not None:
+            if idx >= len(disks) or disk_source(disks[idx]) != top:
+                return
+            if disks[idx].find("backingStore") is not None:
                 pop_backing(disks[idx])
-                d.config = new
-                self._save_config(d)
+            elif vm is not None:  # the config had no chain: take the live disk's (committed) source
+                live_disk = vm.live.devices_elem.findall("disk")[idx]
+                for tag in ("source", "driver"):
+                    old, rep = disks[idx].find(tag), live_disk.find(tag)
+                    if old is not None and rep is not None:
+                        rep = copy.deepcopy(rep)
+                        if "index" in rep.attrib:
+                            del rep.attrib["index"]
+                        old.addprevious(rep)
+                        disks[idx].remove(old)
+                disks[idx].set("type", live_disk.get("type", "file"))
+            d.config = new
+            self._save_config(d)
