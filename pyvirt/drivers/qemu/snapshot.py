@@ -441,10 +441,9 @@ class SnapshotMixin(ExternalMixin):
             d.state, d.reason = c.VIR_DOMAIN_SHUTOFF, c.VIR_DOMAIN_SHUTOFF_FROM_SNAPSHOT
 
     @contextlib.contextmanager
-    def _no_start_events(self, d: "Dom") -> Iterator[None]:
-        """Hold back the STARTED/SUSPENDED events of ``_start`` for *d* (we send the FROM_SNAPSHOT ones)."""
+    def _no_start_events(self, uuid: bytes) -> Iterator[None]:
+        """Hold back ``_start``'s STARTED/SUSPENDED events for domain *uuid* (we send the FROM_SNAPSHOT ones)."""
         st = self.st
-        uuid = d.uuid
         real = type(st).emit
 
         def emit(ref: DomainRef, event: int, detail: int) -> None:
@@ -495,10 +494,14 @@ class SnapshotMixin(ExternalMixin):
             inactive = self._rollback_def(sdef.inactive_domain, d.name) if sdef.inactive_domain else None
             if inactive is None:
                 inactive = config.copy() if online else config
-            if online:
-                self._revert_active(d, sdef, config, inactive, flags)
-            else:
-                self._revert_inactive(d, sdef, inactive, flags)
+            lst.keep = True
+            try:
+                if online:
+                    self._revert_active(d, sdef, config, inactive, flags)
+                else:
+                    self._revert_inactive(d, sdef, inactive, flags)
+            finally:
+                lst.keep = False
             uuid = self._uuid(d)
             lst.set_current(sdef.name, uuid)
             lst.write(s, uuid)
@@ -525,7 +528,7 @@ class SnapshotMixin(ExternalMixin):
         """Start *d* paused on *config* (a transient domain is put back in the list first)."""
         with self.st.lock:
             self.st.doms[config.name] = d
-            with self._no_start_events(d):
+            with self._no_start_events(config.uuid_bytes):
                 try:
                     self._start(d, config, c.VIR_DOMAIN_START_PAUSED)
                 except BaseException:

@@ -14,10 +14,11 @@ import threading
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
+from ... import constants as c
 from ...conf.snapshot import SnapshotDef
 from ...errors import LibvirtError
 from .process import atomic_write
@@ -77,6 +78,7 @@ class SnapList:
     snaps: dict[str, Snap] = field(default_factory=dict)
     current: str | None = None
     lock: threading.RLock = field(default_factory=threading.RLock)
+    keep: bool = False  # a revert stops and restarts a transient domain: its metadata stays
 
     def file(self, name: str) -> Path:
         return self.directory / f"{name}.xml"
@@ -131,11 +133,34 @@ _LISTS_LOCK = threading.Lock()
 def snapshots_of(st: "QemuState", name: str) -> SnapList:
     """The snapshots of domain *name* in *st* (read from disk on first use in this process)."""
     with _LISTS_LOCK:
-        per_state = _LISTS.setdefault(st, {})
+        per_state = _LISTS.get(st)
+        if per_state is None:
+            per_state = _LISTS[st] = {}
+            _watch_transients(st)
         lst = per_state.get(name)
         if lst is None:
             lst = per_state[name] = _load(st.layout.snapshot_dir / name)
         return lst
+
+
+def _watch_transients(st: "QemuState") -> None:
+    """A transient domain's snapshot metadata goes when the domain does (qemuDomainRemoveInactive)."""
+    state = weakref.ref(st)
+
+    def on_event(ref: Any, event: int, _detail: int) -> None:
+        cur = state()
+        if cur is None or event != c.VIR_DOMAIN_EVENT_STOPPED:
+            return
+        with _LISTS_LOCK:
+            lst = _LISTS.get(cur, {}).get(ref.name)
+        if lst is None or lst.keep or not lst.snaps:
+            return
+        with cur.lock:
+            gone = ref.name not in cur.doms
+        if gone:
+            remove_snapshot_metadata(cur, ref.name)
+
+    st.bus.subscribe("domain", c.VIR_DOMAIN_EVENT_ID_LIFECYCLE, None, on_event)
 
 
 def forget(st: "QemuState", name: str) -> None:
