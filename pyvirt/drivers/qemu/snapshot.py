@@ -8,10 +8,9 @@ list filters in :mod:`pyvirt.drivers.snaptree` (shared with the test driver).
 
 from __future__ import annotations
 
-import contextlib
 import os
 import stat
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 from ... import constants as c
 from ...conf.domain import DomainDef
@@ -21,8 +20,9 @@ from .. import snaptree
 from ..base import DomainRef, SnapshotRef
 from .errors import qemu_error as _err
 from .process import atomic_write
-from .snapshot_disks import for_each_qcow2, hmp_delvm, hmp_loadvm, hmp_savevm
+from .snapshot_disks import for_each_qcow2, hmp_delvm, hmp_savevm
 from .snapshot_ext import ExternalMixin
+from .snapshot_revert import RevertMixin
 from .snapshot_store import Snap, SnapList, remove_snapshot_metadata, snapshots_of
 
 if TYPE_CHECKING:
@@ -37,7 +37,6 @@ _CREATE_FLAGS = (c.VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE | c.VIR_DOMAIN_SNAPSHOT_C
                  | c.VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY | c.VIR_DOMAIN_SNAPSHOT_CREATE_REUSE_EXT
                  | c.VIR_DOMAIN_SNAPSHOT_CREATE_QUIESCE | c.VIR_DOMAIN_SNAPSHOT_CREATE_ATOMIC
                  | c.VIR_DOMAIN_SNAPSHOT_CREATE_LIVE | c.VIR_DOMAIN_SNAPSHOT_CREATE_VALIDATE)
-_RUN, _PAUSE = c.VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING, c.VIR_DOMAIN_SNAPSHOT_REVERT_PAUSED
 _CHILDREN = c.VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN | c.VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN_ONLY
 
 
@@ -49,7 +48,7 @@ def _no_snap(name: str) -> LibvirtError:
     return _err(c.VIR_ERR_NO_DOMAIN_SNAPSHOT, f"no domain snapshot with matching name '{name}'")
 
 
-class SnapshotMixin(ExternalMixin):
+class SnapshotMixin(RevertMixin, ExternalMixin):
     """virDomainSnapshot* entries of :class:`~.driver.QemuDriver` (mixed in)."""
 
     st: "QemuState"
@@ -440,151 +439,9 @@ class SnapshotMixin(ExternalMixin):
         with self.st.lock:
             d.state, d.reason = c.VIR_DOMAIN_SHUTOFF, c.VIR_DOMAIN_SHUTOFF_FROM_SNAPSHOT
 
-    @contextlib.contextmanager
-    def _no_start_events(self, uuid: bytes) -> Iterator[None]:
-        """Hold back ``_start``'s STARTED/SUSPENDED events for domain *uuid* (we send the FROM_SNAPSHOT ones)."""
-        st = self.st
-        real = type(st).emit
-
-        def emit(ref: DomainRef, event: int, detail: int) -> None:
-            if bytes(ref.uuid) == uuid and event in (c.VIR_DOMAIN_EVENT_STARTED, c.VIR_DOMAIN_EVENT_SUSPENDED):
-                return
-            real(st, ref, event, detail)
-        st.emit = emit  # type: ignore[method-assign]
-        try:
-            yield
-        finally:
-            del st.emit
-
     def _save_config(self, d: "Dom") -> None:
         assert d.config is not None
         atomic_write(self.st.config_file(d.config.name), d.config.to_xml(inactive=True))
-
-    # --- revert ------------------------------------------------------------------------------
-    def domain_revert_to_snapshot(self, snap: SnapshotRef, flags: int = 0) -> None:
-        """qemuSnapshotRevert."""
-        self.check_writable()
-        check_flags(flags, _RUN | _PAUSE | c.VIR_DOMAIN_SNAPSHOT_REVERT_FORCE
-                    | c.VIR_DOMAIN_SNAPSHOT_REVERT_RESET_NVRAM, "qemuSnapshotRevert", c.VIR_FROM_QEMU)
-        d, lst, s = self._lookup(snap)
-        with lst.lock:
-            sdef = s.sdef
-            with self.st.lock:
-                persistent = d.config is not None
-                has_managed = self._managed_path(d.name).exists()
-            online = sdef.state in ("running", "paused")
-            if not persistent and not online and not flags & (_RUN | _PAUSE):
-                raise _err(c.VIR_ERR_OPERATION_INVALID, "transient domain needs to request run or pause to "
-                           "revert to inactive snapshot")
-            if s.external():
-                raise _err(c.VIR_ERR_CONFIG_UNSUPPORTED, "revert to external snapshot not supported yet")
-            if sdef.domain is None:
-                raise _err(c.VIR_ERR_SNAPSHOT_REVERT_RISKY,
-                           f"snapshot '{sdef.name}' lacks domain '{d.name}' rollback info")
-            if not flags & c.VIR_DOMAIN_SNAPSHOT_REVERT_FORCE and has_managed and not online:
-                raise _err(c.VIR_ERR_SNAPSHOT_REVERT_RISKY, "snapshot without memory state, removal of existing "
-                           "managed saved state strongly recommended to avoid corruption")
-            if sdef.state == "pmsuspended":
-                raise _err(c.VIR_ERR_OPERATION_UNSUPPORTED,
-                           "qemu doesn't support reversion of snapshot taken in PMSUSPENDED state")
-            if not online and sdef.state not in ("shutdown", "shutoff", "crashed"):
-                raise _err(c.VIR_ERR_INTERNAL_ERROR, f"Invalid target domain state '{sdef.state}'. "
-                           "Refusing snapshot reversion")
-            config = self._rollback_def(sdef.domain, d.name)
-            inactive = self._rollback_def(sdef.inactive_domain, d.name) if sdef.inactive_domain else None
-            if inactive is None:
-                inactive = config.copy() if online else config
-            lst.keep = True
-            try:
-                if online:
-                    self._revert_active(d, sdef, config, inactive, flags)
-                else:
-                    self._revert_inactive(d, sdef, inactive, flags)
-            finally:
-                lst.keep = False
-            uuid = self._uuid(d)
-            lst.set_current(sdef.name, uuid)
-            lst.write(s, uuid)
-
-    def _rollback_def(self, defn: DomainDef | None, name: str) -> DomainDef:
-        assert defn is not None
-        out = defn.copy()
-        for disk in out.devices_elem.findall("disk"):  # QEMU reads the chains from the images
-            for bs in disk.findall("backingStore"):
-                disk.remove(bs)
-        out.name = name
-        return self._parse(out.to_xml(inactive=True, secure=True))
-
-    def _define_from_snapshot(self, d: "Dom", inactive: DomainDef) -> None:
-        with self.st.lock:
-            if d.config is None:
-                return
-            d.config = inactive
-            self._save_config(d)
-            ref = d.ref()
-        self.st.emit(ref, c.VIR_DOMAIN_EVENT_DEFINED, c.VIR_DOMAIN_EVENT_DEFINED_FROM_SNAPSHOT)
-
-    def _restart(self, d: "Dom", config: DomainDef) -> "QemuVM":
-        """Start *d* paused on *config* (a transient domain is put back in the list first)."""
-        with self.st.lock:
-            self.st.doms[config.name] = d
-            with self._no_start_events(config.uuid_bytes):
-                try:
-                    self._start(d, config, c.VIR_DOMAIN_START_PAUSED)
-                except BaseException:
-                    if d.config is None:
-                        self.st.doms.pop(config.name, None)
-                    raise
-            vm = d.vm
-            ref = d.ref()
-        assert vm is not None
-        self.st.emit(ref, c.VIR_DOMAIN_EVENT_STARTED, c.VIR_DOMAIN_EVENT_STARTED_FROM_SNAPSHOT)
-        return vm
-
-    def _finish_start(self, d: "Dom", vm: "QemuVM", paused: bool) -> None:
-        if paused:
-            with vm.lock:
-                vm.state, vm.reason = c.VIR_DOMAIN_PAUSED, c.VIR_DOMAIN_PAUSED_FROM_SNAPSHOT
-            vm.write_status()
-            with self.st.lock:
-                d.state, d.reason = vm.state, vm.reason
-                ref = d.ref()
-            self.st.emit(ref, c.VIR_DOMAIN_EVENT_SUSPENDED, c.VIR_DOMAIN_EVENT_SUSPENDED_FROM_SNAPSHOT)
-        else:
-            self._quiet_cont(vm, c.VIR_DOMAIN_RUNNING_FROM_SNAPSHOT)
-            with self.st.lock:
-                d.state, d.reason = vm.state, vm.reason
-
-    def _revert_active(self, d: "Dom", sdef: SnapshotDef, config: DomainDef, inactive: DomainDef,
-                       flags: int) -> None:
-        """qemuSnapshotRevertActive: a new QEMU, paused, loads the snapshot's state."""
-        with self.st.lock:
-            old = d.vm
-        if old is not None:
-            self._stop_from_snapshot(d, old)
-        self._define_from_snapshot(d, inactive)
-        vm = self._restart(d, config)
-        try:
-            hmp_loadvm(vm, sdef.name)
-        except LibvirtError:
-            self._stop_from_snapshot(d, vm)
-            raise
-        paused = not flags & _RUN and (sdef.state == "paused" or bool(flags & _PAUSE))
-        self._finish_start(d, vm, paused)
-
-    def _revert_inactive(self, d: "Dom", sdef: SnapshotDef, inactive: DomainDef, flags: int) -> None:
-        """qemuSnapshotRevertInactive: qemu-img snapshot -a on the stopped disks."""
-        with self.st.lock:
-            old = d.vm
-        if old is not None:
-            self._stop_from_snapshot(d, old)
-        assert sdef.domain is not None
-        if not for_each_qcow2(sdef.domain, sdef.disks, "-a", sdef.name, True):
-            raise _err(c.VIR_ERR_OPERATION_FAILED, f"unable to revert the disks of snapshot '{sdef.name}'")
-        self._define_from_snapshot(d, inactive)
-        if flags & (_RUN | _PAUSE):
-            vm = self._restart(d, inactive)
-            self._finish_start(d, vm, bool(flags & _PAUSE))
 
     # --- delete ---------------------------------------------------------------------------------
     def domain_snapshot_delete(self, snap: SnapshotRef, flags: int = 0) -> None:
