@@ -21,6 +21,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import json
 import os
 import shutil
 import stat
@@ -93,6 +94,32 @@ def _apt_field(pkg: str, field: str) -> str:
         if line.startswith(field + ":"):
             return line.split(":", 1)[1].strip()
     raise RuntimeError(f"apt-cache show {pkg}: no {field}")
+
+
+def _apt_lists_stamp() -> str:
+    """Changes whenever the apt package lists change (apt-get update)."""
+    lists = Path("/var/lib/apt/lists")
+    try:
+        return repr(sorted((e.name, e.stat().st_mtime_ns, e.stat().st_size) for e in lists.iterdir()))
+    except OSError:
+        return ""
+
+
+def _resolve_cached(cache: Path) -> dict[str, str]:
+    """:func:`_resolve`, remembered in *cache* while the apt lists stay the same (apt-cache is slow)."""
+    memo = cache / "resolved.json"
+    stamp = hashlib.sha256(_apt_lists_stamp().encode()).hexdigest()
+    try:
+        saved = json.loads(memo.read_text())
+        if saved.get("stamp") == stamp:
+            return dict(saved["packages"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    pkgs = _resolve()
+    tmp = memo.with_name(f"{memo.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"stamp": stamp, "packages": pkgs}))
+    os.replace(tmp, memo)
+    return pkgs
 
 
 def _resolve() -> dict[str, str]:
@@ -230,7 +257,7 @@ def build_guest(cache: Path = DEFAULT_CACHE) -> Guest:
     """The test guest, built on first use and cached under *cache* by package versions."""
     cache.mkdir(parents=True, exist_ok=True)
     try:
-        pkgs = _resolve()
+        pkgs = _resolve_cached(cache)
     except (subprocess.CalledProcessError, FileNotFoundError, RuntimeError, StopIteration):
         # No apt metadata (offline machine): fall back to any guest built earlier.
         built = sorted(p for p in cache.iterdir() if (p / "VERSIONS").exists())
