@@ -34,6 +34,7 @@ or restart after a panic, the second half of a fake reboot) runs in a worker thr
 from __future__ import annotations
 
 import threading
+import time
 from typing import TYPE_CHECKING, Any, Callable
 
 from ... import constants as c
@@ -189,7 +190,16 @@ class QmpEventsMixin:
                 if self.state == c.VIR_DOMAIN_CRASHED:
                     reason = c.VIR_DOMAIN_RUNNING_CRASHED
                 self._running_reason = reason
-            self.execute("cont")
+            for _ in range(100):
+                try:
+                    self.execute("cont")
+                    break
+                except LibvirtError as exc:
+                    # QEMU performs the requested reset on its next main-loop turn; a 'cont'
+                    # that gets in first is refused with "Resetting the Virtual Machine is required"
+                    if "Resetting" not in str(exc):
+                        raise
+                    time.sleep(0.01)
         except LibvirtError:
             return  # the process went away meanwhile; the watcher reports it
         finally:
