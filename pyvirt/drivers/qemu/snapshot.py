@@ -396,16 +396,22 @@ class SnapshotMixin(RevertMixin, ExternalMixin):
         return SnapshotRef(d.ref(), sdef.name)
 
     def _create_active_internal(self, d: "Dom", vm: "QemuVM", name: str, flags: int) -> None:
-        """qemuSnapshotCreateActiveInternal: CPUs stopped (reason save), savevm, CPUs started again."""
+        """qemuSnapshotCreateActiveInternal: CPUs stopped (reason save), savevm, CPUs started again,
+        with libvirt's SUSPENDED/RESUMED events around it."""
         resume = False
         with vm.lock:
             if vm.state == c.VIR_DOMAIN_RUNNING:
                 vm.state, vm.reason = c.VIR_DOMAIN_PAUSED, c.VIR_DOMAIN_PAUSED_SAVE
-                vm._paused_reason = c.VIR_DOMAIN_PAUSED_SAVE  # noqa: SLF001 - no SUSPENDED event, as libvirt
+                vm._paused_reason = c.VIR_DOMAIN_PAUSED_SAVE  # noqa: SLF001 - QEMU's STOP adds no event
                 resume = True
+        with self.st.lock:
+            ref = d.ref()
         try:
             if resume:
                 vm.execute("stop")
+                with self.st.lock:
+                    d.state, d.reason = vm.state, vm.reason
+                self.st.emit(ref, c.VIR_DOMAIN_EVENT_SUSPENDED, c.VIR_DOMAIN_EVENT_SUSPENDED_PAUSED)
             hmp_savevm(vm, name)
             if flags & c.VIR_DOMAIN_SNAPSHOT_CREATE_HALT:
                 resume = False
@@ -415,6 +421,7 @@ class SnapshotMixin(RevertMixin, ExternalMixin):
                 self._quiet_cont(vm, c.VIR_DOMAIN_RUNNING_UNPAUSED)
                 with self.st.lock:
                     d.state, d.reason = vm.state, vm.reason
+                self.st.emit(ref, c.VIR_DOMAIN_EVENT_RESUMED, c.VIR_DOMAIN_EVENT_RESUMED_UNPAUSED)
 
     # --- process helpers ------------------------------------------------------------------
     def _quiet_cont(self, vm: "QemuVM", reason: int) -> None:

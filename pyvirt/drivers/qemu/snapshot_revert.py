@@ -107,6 +107,10 @@ class RevertMixin:
             uuid = self._uuid(d)
             lst.set_current(sdef.name, uuid)
             lst.write(s, uuid)
+            with self.st.lock:
+                persistent, ref = d.config is not None, d.ref()
+        if persistent:
+            self.st.emit(ref, c.VIR_DOMAIN_EVENT_DEFINED, c.VIR_DOMAIN_EVENT_DEFINED_FROM_SNAPSHOT)
 
     def _rollback_def(self, defn: DomainDef | None, name: str) -> DomainDef:
         assert defn is not None
@@ -118,13 +122,12 @@ class RevertMixin:
         return self._parse(out.to_xml(inactive=True, secure=True))
 
     def _define_from_snapshot(self, d: "Dom", inactive: DomainDef) -> None:
+        """The persistent definition becomes the snapshot's (its DEFINED event comes at the end)."""
         with self.st.lock:
             if d.config is None:
                 return
             d.config = inactive
             self._save_config(d)
-            ref = d.ref()
-        self.st.emit(ref, c.VIR_DOMAIN_EVENT_DEFINED, c.VIR_DOMAIN_EVENT_DEFINED_FROM_SNAPSHOT)
 
     def _restart(self, d: "Dom", config: DomainDef) -> "QemuVM":
         """Start *d* paused on *config* (a transient domain is put back in the list first)."""
@@ -143,7 +146,7 @@ class RevertMixin:
         self.st.emit(ref, c.VIR_DOMAIN_EVENT_STARTED, c.VIR_DOMAIN_EVENT_STARTED_FROM_SNAPSHOT)
         return vm
 
-    def _finish_start(self, d: "Dom", vm: "QemuVM", paused: bool) -> None:
+    def _finish_start(self, d: "Dom", vm: "QemuVM", paused: bool, loaded: bool) -> None:
         if paused:
             with vm.lock:
                 vm.state, vm.reason = c.VIR_DOMAIN_PAUSED, c.VIR_DOMAIN_PAUSED_FROM_SNAPSHOT
@@ -153,9 +156,14 @@ class RevertMixin:
                 ref = d.ref()
             self.st.emit(ref, c.VIR_DOMAIN_EVENT_SUSPENDED, c.VIR_DOMAIN_EVENT_SUSPENDED_FROM_SNAPSHOT)
         else:
-            self._quiet_cont(vm, c.VIR_DOMAIN_RUNNING_FROM_SNAPSHOT)
+            # libvirt: a state loaded from the snapshot resumes (RESUMED, from snapshot); a fresh
+            # start from a shut-off snapshot simply runs (running, booted)
+            self._quiet_cont(vm, c.VIR_DOMAIN_RUNNING_FROM_SNAPSHOT if loaded else c.VIR_DOMAIN_RUNNING_BOOTED)
             with self.st.lock:
                 d.state, d.reason = vm.state, vm.reason
+                ref = d.ref()
+            if loaded:
+                self.st.emit(ref, c.VIR_DOMAIN_EVENT_RESUMED, c.VIR_DOMAIN_EVENT_RESUMED_FROM_SNAPSHOT)
 
     def _revert_active(self, d: "Dom", sdef: SnapshotDef, config: DomainDef, inactive: DomainDef,
                        flags: int) -> None:
@@ -172,7 +180,7 @@ class RevertMixin:
             self._stop_from_snapshot(d, vm)
             raise
         paused = not flags & _RUN and (sdef.state == "paused" or bool(flags & _PAUSE))
-        self._finish_start(d, vm, paused)
+        self._finish_start(d, vm, paused, loaded=True)
 
     def _revert_inactive(self, d: "Dom", sdef: SnapshotDef, inactive: DomainDef, flags: int) -> None:
         """qemuSnapshotRevertInactive: qemu-img snapshot -a on the stopped disks."""
@@ -186,4 +194,4 @@ class RevertMixin:
         self._define_from_snapshot(d, inactive)
         if flags & (_RUN | _PAUSE):
             vm = self._restart(d, inactive)
-            self._finish_start(d, vm, bool(flags & _PAUSE))
+            self._finish_start(d, vm, bool(flags & _PAUSE), loaded=False)
