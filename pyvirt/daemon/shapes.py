@@ -114,7 +114,7 @@ def _all_domain_stats(drv: Any, a: dict[str, Any]) -> dict[str, Any]:
         recs = drv.domain_list_get_stats(refs, a["stats"], a["flags"])
     else:
         recs = drv.connect_get_all_domain_stats(a["stats"], a["flags"])
-    return {"retStats": [(tuple(ref), wire.to_typed_params(params)) for ref, params in recs]}
+    return {"retStats": [(tuple(ref), wire.domain_stats_to_wire(params)) for ref, params in recs]}
 
 
 def _disk_errors(drv: Any, a: dict[str, Any]) -> dict[str, Any]:

@@ -8,7 +8,7 @@ clients), handle <-> driver Ref conversion and typed parameters.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
 from typing import Any
 
 from .. import constants as c
@@ -220,3 +220,32 @@ def to_typed_params(params: Any) -> list[tuple[str, Any]]:
 def from_typed_params(params: list[Any]) -> dict[str, Any]:
     """remote_typed_param list -> {name: value} (booleans as bool)."""
     return params_from_wire(params)
+
+
+# libvirt's typed-parameter types of domain stats fields (virConnectGetAllDomainStats)
+_INT_FIELDS = re.compile(r"state\.(state|reason)|vcpu\.\d+\.state|dirtyrate\.calc_(status|period)")
+_UINT_FIELDS = re.compile(r"(net|block|iothread|cpu\.cache\.monitor)\.count|vcpu\.(current|maximum)"
+                          r"|block\.\d+\.backingIndex|iothread\.\d+\.poll-(grow|shrink)"
+                          r"|cpu\.cache\.monitor\.\d+\.(bank\.count|bank\.\d+\.(id|bytes))")
+_LLONG_FIELDS = re.compile(r"dirtyrate\.(calc_start_time|megabytes_per_second)")
+
+
+def stats_param_type(name: str, value: Any) -> int:
+    """libvirt's typed-parameter type of a domstats field (for the wire): INT for states,
+    UINT for counts and indexes, LLONG for dirty-rate times, STRING/BOOLEAN by value, else ULLONG."""
+    if isinstance(value, bool):
+        return c.VIR_TYPED_PARAM_BOOLEAN
+    if isinstance(value, str):
+        return c.VIR_TYPED_PARAM_STRING
+    if _INT_FIELDS.fullmatch(name):
+        return c.VIR_TYPED_PARAM_INT
+    if _UINT_FIELDS.fullmatch(name):
+        return c.VIR_TYPED_PARAM_UINT
+    if _LLONG_FIELDS.fullmatch(name):
+        return c.VIR_TYPED_PARAM_LLONG
+    return c.VIR_TYPED_PARAM_ULLONG
+
+
+def domain_stats_to_wire(params: dict[str, Any]) -> list[tuple[str, Any]]:
+    """One domain's stats record -> remote_typed_param list, each field with libvirt's type."""
+    return params_to_wire([(k, stats_param_type(k, v), v) for k, v in params.items()])

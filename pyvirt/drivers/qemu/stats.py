@@ -9,7 +9,6 @@ libvirt 9.0's groups with its field names, in its order
 from __future__ import annotations
 
 import os
-import re
 import weakref
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -26,7 +25,7 @@ if TYPE_CHECKING:
     from .driver import Dom, QemuState
     from .process import QemuVM
 
-__all__ = ["StatsMixin", "STATS_LIST_FILTERS", "stats_param_type"]
+__all__ = ["StatsMixin", "STATS_LIST_FILTERS"]
 
 #: the domain-list filters accepted by the bulk stats calls
 STATS_LIST_FILTERS = (c.VIR_CONNECT_LIST_DOMAINS_ACTIVE | c.VIR_CONNECT_LIST_DOMAINS_INACTIVE
@@ -51,29 +50,6 @@ _U64_UNSET = 2**64 - 1
 _DIRTYRATE_STATUS = {"unstarted": 0, "measuring": 1, "measured": 2}
 ProcStatLike = Any  # stats_proc.ProcStat | None
 _SCHEMAS: "weakref.WeakKeyDictionary[QemuVM, dict[str, tuple[str, str]]]" = weakref.WeakKeyDictionary()
-
-
-_INT_FIELDS = re.compile(r"state\.(state|reason)|vcpu\.\d+\.state|dirtyrate\.calc_(status|period)")
-_UINT_FIELDS = re.compile(r"(net|block|iothread|cpu\.cache\.monitor)\.count|vcpu\.(current|maximum)"
-                          r"|block\.\d+\.backingIndex|iothread\.\d+\.poll-(grow|shrink)"
-                          r"|cpu\.cache\.monitor\.\d+\.(bank\.count|bank\.\d+\.(id|bytes))")
-_LLONG_FIELDS = re.compile(r"dirtyrate\.(calc_start_time|megabytes_per_second)")
-
-
-def stats_param_type(name: str, value: Any) -> int:
-    """libvirt's typed-parameter type of a domstats field (for the wire): INT for states,
-    UINT for counts and indexes, LLONG for dirty-rate times, STRING/BOOLEAN by value, else ULLONG."""
-    if isinstance(value, bool):
-        return c.VIR_TYPED_PARAM_BOOLEAN
-    if isinstance(value, str):
-        return c.VIR_TYPED_PARAM_STRING
-    if _INT_FIELDS.fullmatch(name):
-        return c.VIR_TYPED_PARAM_INT
-    if _UINT_FIELDS.fullmatch(name):
-        return c.VIR_TYPED_PARAM_UINT
-    if _LLONG_FIELDS.fullmatch(name):
-        return c.VIR_TYPED_PARAM_LLONG
-    return c.VIR_TYPED_PARAM_ULLONG
 
 
 def _has_balloon(defn: "DomainDef") -> bool:

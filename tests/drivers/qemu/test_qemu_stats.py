@@ -268,7 +268,7 @@ def test_pyvirsh_cpu_stats(running: Any) -> None:
 
 
 def test_stats_param_types_are_libvirts() -> None:
-    from pyvirt.drivers.qemu.stats import stats_param_type as t
+    from pyvirt.daemon.wire import stats_param_type as t
     assert [t("state.state", 1), t("vcpu.0.state", 1), t("dirtyrate.calc_status", 0)] == [c.VIR_TYPED_PARAM_INT] * 3
     assert [t("block.count", 1), t("net.count", 1), t("vcpu.maximum", 1), t("block.2.backingIndex", 1),
             t("cpu.cache.monitor.count", 0)] == [c.VIR_TYPED_PARAM_UINT] * 5
