@@ -154,7 +154,7 @@ def run_console(ctl: Ctl, dom: Any, dev_name: str | None, flags: int) -> bool:
         tty.setraw(0, termios.TCSAFLUSH)
     except termios.error:
         saved = None
-    con = _Console(ctl, escape_byte(getattr(ctl, "escape_char", None) or "^]"))
+    con = _Console(ctl, escape_byte(ctl.escape_char or "^]"))
     try:
         lv.virEventRegisterDefaultImpl()
         st = ctl.conn.newStream(lv.VIR_STREAM_NONBLOCK)
@@ -202,7 +202,7 @@ def cmd_console(ctl: Ctl, cmd: Cmd) -> bool:
         raise ctl.fail("The domain is not running")
     if not os.isatty(0):
         raise ctl.fail("Cannot run interactive console without a controlling TTY")
-    escape = getattr(ctl, "escape_char", None) or "^]"
+    escape = ctl.escape_char or "^]"
     text = f"Connected to domain '{dom.name()}'\nEscape character is {escape}"
     if escape.startswith("^"):
         text += f" (Ctrl + {escape[1]})"

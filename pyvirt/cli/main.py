@@ -96,6 +96,7 @@ def _apply(ctl: Ctl, opt: str, arg: str | None, long_used: bool) -> None:
                 or (len(arg) == 1 and arg != "^")):
             ctl.error(f"Invalid string '{arg}' for escape sequence")
             raise Exit(1)
+        ctl.escape_char = arg
     elif opt == "h":
         usage(ctl)
         raise Exit(0)

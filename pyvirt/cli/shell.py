@@ -102,6 +102,7 @@ class Ctl:
         self.keepalive_count = -1
         self.last_error: Any = None
         self.disconnected = False
+        self.escape_char = "^]"  # -e/--escape: the console's escape sequence
 
     # --- output -------------------------------------------------------------------------
 

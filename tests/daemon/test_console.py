@@ -222,9 +222,9 @@ def test_disconnect_frees_the_console(setup: Setup) -> None:
     again.finish()
 
 
-def run_in_pty(argv: list[str], timeout: float = 90.0) -> tuple[int, bytes]:
+def run_in_pty(argv: list[str], timeout: float = 90.0, escape: bytes = b"\x1d") -> tuple[int, bytes]:
     """Run a console client on a pty: wait for the banner, type the command until the guest
-    answers, leave with ^] and return (exit status, everything it wrote)."""
+    answers, leave with the *escape* byte (^]) and return (exit status, everything it wrote)."""
     master, slave = pty.openpty()
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, start_new_session=True, env=env)
@@ -244,7 +244,7 @@ def run_in_pty(argv: list[str], timeout: float = 90.0) -> tuple[int, bytes]:
                     buf += os.read(master, 4096)
                 except OSError:  # the client exited: the pty hung up
                     raise AssertionError(f"exited with {proc.wait(10)}: {buf[-500:]!r}") from None
-        os.write(master, b"\x1d")
+        os.write(master, escape)
         rc = proc.wait(30)
         while True:
             try:
@@ -319,6 +319,13 @@ def test_pyvirsh_console(setup: Setup) -> None:
     assert rc == 0, out
     assert out.startswith(BANNER.encode()), out[:200]
     assert HELLO.search(out)
+
+
+def test_pyvirsh_console_escape_option(setup: Setup) -> None:
+    """virsh -e ^a: the banner names it and Ctrl+A (not Ctrl+]) ends the session."""
+    rc, out = run_in_pty([*PYVIRSH, "-e", "^a", "-c", setup.pyvirt_uri, "console", "con2"], escape=b"\x01")
+    assert rc == 0, out
+    assert out.startswith(BANNER.replace("^] (Ctrl + ])", "^a (Ctrl + a)").encode()), out[:200]
 
 
 def test_pyvirsh_console_refusals(setup: Setup) -> None:

@@ -8,9 +8,7 @@ areas are mixins (save, hotplug, live, snapshot, stats, console, caps).
 from __future__ import annotations
 
 import os
-import re
 import socket
-import subprocess
 import uuid as uuidlib
 from pathlib import Path
 from typing import Any
@@ -36,15 +34,6 @@ from .tap import create_taps
 from .validate import validate
 
 __all__ = ["QemuDriver", "QemuState", "Dom", "acquire_state", "release_state", "open_embed", "_STATES"]
-
-
-def _qemu_version(emulator: str) -> int:
-    try:
-        out = subprocess.run([emulator, "--version"], capture_output=True, text=True, timeout=10).stdout
-    except (OSError, subprocess.TimeoutExpired):
-        return 0
-    m = re.search(r"version (\d+)\.(\d+)\.(\d+)", out)
-    return int(m.group(1)) * 1_000_000 + int(m.group(2)) * 1000 + int(m.group(3)) if m else 0
 
 
 class QemuDriver(SaveMixin, HotplugMixin, LiveMixin, SnapshotMixin, StatsMixin, ConsoleMixin, CapsMixin,
@@ -93,13 +82,14 @@ class QemuDriver(SaveMixin, HotplugMixin, LiveMixin, SnapshotMixin, StatsMixin, 
         return self.st.layout.save_dir / f"{name}.save"
 
     def connect_get_version(self) -> int:
-        return _qemu_version(DEFAULT_EMULATOR)
+        """The default emulator's version (from the cached capability probe; 0 if it cannot run)."""
+        try:
+            return self._caps().version
+        except LibvirtError:
+            return 0
 
     def connect_get_hostname(self) -> str:
         return socket.gethostname()
-
-    def connect_get_max_vcpus(self, type: str | None = None) -> int:  # noqa: A002
-        return 255
 
     # --- lookups and lists -------------------------------------------------
     def _dom(self, ref: DomainRef) -> Dom:
@@ -133,7 +123,7 @@ class QemuDriver(SaveMixin, HotplugMixin, LiveMixin, SnapshotMixin, StatsMixin, 
     def connect_list_all_domains(self, flags: int = 0) -> list[DomainRef]:
         with self.st.lock:
             return [d.ref() for d in self.st.doms.values()
-                    if _matches(d, flags, lambda d: self._managed_path(d.name).exists())]
+                    if _matches(d, flags, lambda d: self._managed_path(d.name).exists(), self._snapshot_count)]
 
     def connect_num_of_domains(self) -> int:
         with self.st.lock:
@@ -528,8 +518,9 @@ class QemuDriver(SaveMixin, HotplugMixin, LiveMixin, SnapshotMixin, StatsMixin, 
         self.connect_domain_event_deregister_any(cid)
 
 
-def _matches(d: Dom, flags: int, managed: Any = None) -> bool:
-    """Whether *d* passes libvirt's list filters in *flags*; *managed(d)*: has a managed save image."""
+def _matches(d: Dom, flags: int, managed: Any = None, snapshots: Any = None) -> bool:
+    """Whether *d* passes libvirt's list filters in *flags*; *managed(d)*: has a managed save image,
+    *snapshots(d)*: its number of snapshots."""
     if not flags:
         return True
     active = d.active()
@@ -555,6 +546,10 @@ def _matches(d: Dom, flags: int, managed: Any = None) -> bool:
         groups.append((c.VIR_CONNECT_LIST_DOMAINS_MANAGEDSAVE | c.VIR_CONNECT_LIST_DOMAINS_NO_MANAGEDSAVE,
                        c.VIR_CONNECT_LIST_DOMAINS_MANAGEDSAVE if managed is not None and not d.active() and managed(d)
                        else c.VIR_CONNECT_LIST_DOMAINS_NO_MANAGEDSAVE))
+    if flags & (c.VIR_CONNECT_LIST_DOMAINS_HAS_SNAPSHOT | c.VIR_CONNECT_LIST_DOMAINS_NO_SNAPSHOT):
+        groups.append((c.VIR_CONNECT_LIST_DOMAINS_HAS_SNAPSHOT | c.VIR_CONNECT_LIST_DOMAINS_NO_SNAPSHOT,
+                       c.VIR_CONNECT_LIST_DOMAINS_HAS_SNAPSHOT if snapshots is not None and snapshots(d)
+                       else c.VIR_CONNECT_LIST_DOMAINS_NO_SNAPSHOT))
     for mask, bit in groups:
         if flags & mask and not flags & bit:
             return False

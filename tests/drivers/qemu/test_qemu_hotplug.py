@@ -22,7 +22,7 @@ def domain_xml(guest: Any, name: str, console: Path) -> str:
 <devices><serial type='file'><source path='{console}'/></serial></devices></domain>"""
 
 
-def wait_until(pred: Any, timeout: float = 30.0) -> None:
+def wait_until(pred: Any, timeout: float = 90.0) -> None:
     deadline = time.monotonic() + timeout
     while not pred():
         if time.monotonic() > deadline:

@@ -45,7 +45,7 @@ class Events:
             self.items.append((event, detail))
             self.cond.notify_all()
 
-    def wait_for(self, event: int, timeout: float = 20.0) -> tuple[int, int]:
+    def wait_for(self, event: int, timeout: float = 60.0) -> tuple[int, int]:
         deadline = time.monotonic() + timeout
         with self.cond:
             while True:
