@@ -114,6 +114,7 @@ def tour_qemu(workdir: Path) -> None:
             line = next((ln for ln in text.splitlines() if guest.ready_line in ln), None)
             print(f"guest console says: {line}\n" if line else "the guest did not print its line in 60 s\n")
             pyvirsh("dominfo", "tiny")
+            pyvirsh("domstats", "tiny", "--state", "--cpu-total", "--balloon", "--vcpu", "--block")
             dom = conn.lookup_by_name("tiny")
             print(f">>> dom.info() -> {dom.info()}\n")
             pyvirsh("shutdown", "tiny")

@@ -17,5 +17,6 @@ def test_demo_runs_to_the_end() -> None:
     # the QEMU part boots the tiny test guest, reads its console and shuts it down by ACPI
     assert "guest console says: PYVIRT-TEST-GUEST-READY" in out
     assert " 1    tiny   running" in out
+    assert "Domain: 'tiny'" in out and "  cpu.time=" in out and "  balloon.current=131072" in out
     assert "shut off (shutdown)" in out
     assert out.rstrip().endswith("The tour is over: see README.md for more.")
