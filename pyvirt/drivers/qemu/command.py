@@ -19,7 +19,7 @@ from ... import constants as c
 from ...conf.domain import DomainDef
 from ...conf.xmlutil import Element
 from ...errors import make_error
-from .devices import build_devices
+from .devices import build_devices, panic_devices
 from .domain import (apply_defaults, assign_aliases, assign_pci_addresses, is_q35, unsupported)
 from .validate import validate
 
@@ -100,6 +100,7 @@ def build_command(live: DomainDef, *, monitor_path: str, accel: str = "tcg",
             argv += [opt, text]
     argv += build_devices(live, q35=q35, tap_fds=tap_fds or {})
     argv += ["-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"]
+    argv += panic_devices(live)
     argv += ["-msg", "timestamp=on"]
     return QemuCommand(argv=argv, env={"LC_ALL": "C"}, pass_fds=sorted((tap_fds or {}).values()))
 

@@ -8,6 +8,7 @@ from typing import Any
 from ...conf.domain import DomainDef
 from ...conf.xmlutil import Element
 from .domain import unsupported
+from .validate import WATCHDOG_ACTIONS
 
 __all__ = ["build_devices", "boot_indexes", "node_names", "netdev_props", "nic_props", "pci_props"]
 
@@ -96,10 +97,18 @@ def build_devices(live: DomainDef, *, q35: bool, tap_fds: dict[int, int]) -> lis
         argv += ["-vnc", _vnc(gfx) + ",audiodev=audio1"]
     for i, video in enumerate(dev.findall("video")):
         argv += _video(video, i == 0, root_bus)
+    for wd in dev.findall("watchdog"):
+        argv += ["-device", _j({"driver": str(wd.get("model")), "id": _alias(wd), **_pci(wd, root_bus)})]
+        argv += ["-watchdog-action", WATCHDOG_ACTIONS[wd.get("action", "reset")]]
     for bal in dev.findall("memballoon"):
         if bal.get("model") == "virtio":
             argv += ["-device", _j({"driver": "virtio-balloon-pci", "id": _alias(bal), **_pci(bal, root_bus)})]
     return argv
+
+
+def panic_devices(live: DomainDef) -> list[str]:
+    """The ISA pvpanic device of ``<panic model='isa'/>`` (libvirt puts it after -sandbox)."""
+    return ["-device", _j({"driver": "pvpanic"})] if live.devices_elem.find("panic") is not None else []
 
 
 def _controllers(dev: Element, q35: bool, root_bus: str) -> list[str]:

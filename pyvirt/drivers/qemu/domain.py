@@ -208,7 +208,9 @@ def _needs_pci(elem: Element, q35: bool) -> bool:
         return True
     if tag == "memballoon":
         return elem.get("model") == "virtio"
-    if tag in ("video", "sound", "rng", "filesystem", "hostdev", "watchdog"):
+    if tag == "watchdog":
+        return elem.get("model") == "i6300esb"
+    if tag in ("video", "sound", "rng", "filesystem", "hostdev"):
         return True
     return False
 

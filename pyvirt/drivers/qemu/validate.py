@@ -20,7 +20,7 @@ _TOP_OK = {"name", "uuid", "title", "description", "metadata", "memory", "curren
 _OS_OK = {"type", "kernel", "initrd", "cmdline", "boot", "bootmenu", "bios", "smbios"}
 _FEATURES_OK = {"acpi", "apic", "pae"}
 _DEVICE_OK = {"emulator", "disk", "controller", "interface", "serial", "console", "input",
-              "graphics", "video", "memballoon"}
+              "graphics", "video", "memballoon", "panic", "watchdog"}
 _DISK_CHILD_OK = {"driver", "source", "target", "readonly", "address", "alias", "boot",
                   "shareable"}
 _IFACE_CHILD_OK = {"mac", "source", "model", "target", "alias", "address", "boot"}
@@ -137,6 +137,9 @@ def _devices(devices: Element) -> None:
         check = _CHECKS.get(tag)
         if check is not None:
             check(dev)
+    for tag in ("watchdog", "panic"):
+        if len(devices.findall(tag)) > 1:
+            raise unsupported(f"more than one <{tag}> device is not supported by the QEMU driver")
 
 
 def _disk(dev: Element) -> None:
@@ -255,6 +258,25 @@ def _memballoon(dev: Element) -> None:
         raise unsupported(f"memballoon model '{dev.get('model')}' is not supported by the QEMU driver")
 
 
+def _panic(dev: Element) -> None:
+    if dev.get("model", "isa") != "isa":
+        raise unsupported(f"panic model '{dev.get('model')}' is not supported by the QEMU driver")
+    if dev.find("address") is not None:
+        raise unsupported("panic device address is not supported by the QEMU driver")
+
+
+#: <watchdog action> -> QEMU's -watchdog-action (libvirt's 'dump' also writes a core: not here)
+WATCHDOG_ACTIONS = {"reset": "reset", "shutdown": "shutdown", "poweroff": "poweroff", "pause": "pause",
+                    "none": "none", "inject-nmi": "inject-nmi"}
+
+
+def _watchdog(dev: Element) -> None:
+    if dev.get("model") not in ("i6300esb", "ib700"):
+        raise unsupported(f"watchdog model '{dev.get('model')}' is not supported by the QEMU driver")
+    if dev.get("action", "reset") not in WATCHDOG_ACTIONS:
+        raise unsupported(f"watchdog action '{dev.get('action')}' is not supported by the QEMU driver")
+
+
 _CHECKS = {"disk": _disk, "controller": _controller, "interface": _interface, "serial": _chardev,
            "console": _chardev, "graphics": _graphics, "video": _video, "input": _input,
-           "memballoon": _memballoon}
+           "memballoon": _memballoon, "panic": _panic, "watchdog": _watchdog}

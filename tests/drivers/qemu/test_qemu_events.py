@@ -216,11 +216,11 @@ def test_enospc_pauses_with_io_error(guest: Any, tmp_path: Path) -> None:
         vm.destroy()
 
 
-PVPANIC = ["-device", "pvpanic,ioport=1285"]  # what libvirt gives <panic model='isa'/>
+PANIC = "<panic model='isa'/>"  # the ISA pvpanic device (-device pvpanic), which the guest's driver uses
 
 
 def test_panic_restart_then_destroy(guest: Any, tmp_path: Path) -> None:
-    vm, rec, _paths, con = boot(tmp_path, guest, "crash", on_crash="restart", argv_extra=PVPANIC)
+    vm, rec, _paths, con = boot(tmp_path, guest, "crash", on_crash="restart", extra=PANIC)
     try:
         con.send("echo c > /proc/sysrq-trigger")
         items = rec.wait(lambda it: (LIFE, c.VIR_DOMAIN_EVENT_RESUMED, c.VIR_DOMAIN_EVENT_RESUMED_UNPAUSED) in it)
@@ -248,7 +248,7 @@ def test_panic_restart_then_destroy(guest: Any, tmp_path: Path) -> None:
 
 
 def test_panic_preserve_keeps_the_guest(guest: Any, tmp_path: Path) -> None:
-    vm, rec, _paths, con = boot(tmp_path, guest, "keep", on_crash="preserve", argv_extra=PVPANIC)
+    vm, rec, _paths, con = boot(tmp_path, guest, "keep", on_crash="preserve", extra=PANIC)
     try:
         con.send("echo c > /proc/sysrq-trigger")
         rec.wait_item((LIFE, c.VIR_DOMAIN_EVENT_CRASHED, c.VIR_DOMAIN_EVENT_CRASHED_PANICKED))
