@@ -29,7 +29,7 @@ from .live import LiveMixin
 from .save import SaveMixin
 from .snapshot import SnapshotMixin
 from .state import _STATES, Dom, QemuState, StatusVM, acquire_state, foreign_status, release_state
-from .stats import StatsMixin
+from .stats import StatsMixin, apply_stats_period
 from .tap import create_taps
 from .validate import validate
 
@@ -282,6 +282,7 @@ class QemuDriver(SaveMixin, HotplugMixin, LiveMixin, SnapshotMixin, StatsMixin, 
             events: list[tuple[int, int]] = []
             vm.on_lifecycle = lambda ev, detail: events.append((ev, detail))
             vm.start(cmd, paused=bool(flags & c.VIR_DOMAIN_START_PAUSED), incoming_fd=restore_fd)
+            apply_stats_period(vm)
         finally:
             for tap in taps.values():
                 tap.close()  # QEMU holds its own copy; the tap lives as long as QEMU

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from .driver import Dom, QemuState
     from .process import QemuVM
 
-__all__ = ["StatsMixin", "STATS_LIST_FILTERS"]
+__all__ = ["StatsMixin", "STATS_LIST_FILTERS", "apply_stats_period"]
 
 #: the domain-list filters accepted by the bulk stats calls
 STATS_LIST_FILTERS = (c.VIR_CONNECT_LIST_DOMAINS_ACTIVE | c.VIR_CONNECT_LIST_DOMAINS_INACTIVE
@@ -50,6 +50,19 @@ _U64_UNSET = 2**64 - 1
 _DIRTYRATE_STATUS = {"unstarted": 0, "measuring": 1, "measured": 2}
 ProcStatLike = Any  # stats_proc.ProcStat | None
 _SCHEMAS: "weakref.WeakKeyDictionary[QemuVM, dict[str, tuple[str, str]]]" = weakref.WeakKeyDictionary()
+
+
+def apply_stats_period(vm: "QemuVM") -> None:
+    """At start, set the balloon's statistics period from ``<memballoon><stats period=N/>`` (as
+    libvirt does after launching QEMU); a QEMU that refuses it leaves the guest running without."""
+    node = vm.live.devices_elem.find("memballoon/stats")
+    period = int(node.get("period", "0")) if node is not None else 0
+    if period > 0 and _has_balloon(vm.live):
+        try:
+            vm.execute("qom-set", {"path": _balloon_path(vm.live),
+                                   "property": "guest-stats-polling-interval", "value": period})
+        except LibvirtError:
+            pass
 
 
 def _has_balloon(defn: "DomainDef") -> bool:
