@@ -21,7 +21,7 @@ _OS_OK = {"type", "kernel", "initrd", "cmdline", "boot", "bootmenu", "bios", "sm
 _FEATURES_OK = {"acpi", "apic", "pae"}
 _DEVICE_OK = {"emulator", "disk", "controller", "interface", "serial", "console", "input",
               "graphics", "video", "memballoon", "panic", "watchdog"}
-_DISK_CHILD_OK = {"driver", "source", "target", "readonly", "address", "alias", "boot",
+_DISK_CHILD_OK = {"driver", "source", "target", "readonly", "address", "alias", "boot", "backingStore",
                   "shareable"}
 _IFACE_CHILD_OK = {"mac", "source", "model", "target", "alias", "address", "boot"}
 _CHR_TYPES = {"pty", "file", "unix", "tcp", "null"}
@@ -174,6 +174,21 @@ def _disk(dev: Element) -> None:
         raise unsupported(f"disk '{tgt.get('dev') if tgt is not None else ''}' has no source")
     if src is not None and len(src):
         raise unsupported("disk source options are not supported by the QEMU driver")
+    _backing_chain(dev.find("backingStore"))
+
+
+def _backing_chain(bs: Element | None) -> None:
+    """A ``<backingStore>`` chain of file/block images (QEMU opens it from the image headers)."""
+    while bs is not None and (len(bs) or bs.attrib):
+        if bs.get("type", "file") not in ("file", "block"):
+            raise unsupported(f"backing store type '{bs.get('type')}' is not supported by the QEMU driver")
+        for child in bs:
+            if isinstance(child.tag, str) and child.tag not in ("format", "source", "backingStore"):
+                raise unsupported(f"backing store element <{child.tag}> is not supported by the QEMU driver")
+        fmt = bs.find("format")
+        if fmt is not None and fmt.get("type", "raw") not in ("raw", "qcow2"):
+            raise unsupported(f"backing store format '{fmt.get('type')}' is not supported by the QEMU driver")
+        bs = bs.find("backingStore")
 
 
 def _controller(dev: Element) -> None:

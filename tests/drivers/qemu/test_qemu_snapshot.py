@@ -191,6 +191,16 @@ def test_external_offline(tmp_path: Path) -> None:
         o1, o2 = tmp_path / "x.e1", tmp_path / "x.e2"
         assert _backing(o1) == str(disk) and _backing(o2) == str(o1)
         assert f"<source file='{o2}'/>" in dom.xml_desc(c.VIR_DOMAIN_XML_INACTIVE)
+        # a domain given the whole chain explicitly (<backingStore>, as libvirt accepts it) starts on it
+        chain = (f"<source file='{o2}'/><backingStore type='file'><format type='qcow2'/>"
+                 f"<source file='{o1}'/><backingStore type='file'><format type='qcow2'/>"
+                 f"<source file='{disk}'/><backingStore/></backingStore></backingStore>")
+        other = conn.define_xml(_dom_xml("x2", o2, uuid="11111111-2222-3333-4444-555555555556")
+                                .replace(f"<source file='{o2}'/>", chain))
+        assert other.xml_desc(c.VIR_DOMAIN_XML_INACTIVE).count("<backingStore type='file'>") == 2
+        other.create_with_flags(c.VIR_DOMAIN_START_PAUSED)
+        other.destroy()
+        other.undefine()
         xml = e2.get_xml_desc()
         assert "<state>shutoff</state>" in xml
         assert (f"<disk name='vda' snapshot='external' type='file'>\n      <driver type='qcow2'/>\n"
