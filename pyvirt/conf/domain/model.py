@@ -325,8 +325,8 @@ class DomainDef:
             node.set("dev", name)
 
     # --- output ----------------------------------------------------------
-    def _console_view(self, console: Element) -> Element:
-        """The first console shown as libvirt shows an alias of serial 0."""
+    def _console_view(self, console: Element, live: bool = False) -> Element:
+        """The first console shown as libvirt shows an alias of serial 0 (*live*: with its tty)."""
         serials = self._devs("serial")
         if not serials:
             return console
@@ -342,6 +342,9 @@ class DomainDef:
             addr.addprevious(new_tgt)
         else:
             view.append(new_tgt)
+        src = view.find("source")
+        if live and view.get("type") == "pty" and src is not None and src.get("path"):
+            view.set("tty", str(src.get("path")))  # a live pty console names its tty, as libvirt's does
         return view
 
     def to_xml(self, *, id: int | None = None, inactive: bool = False, secure: bool = False,  # noqa: A002
@@ -370,7 +373,7 @@ class DomainDef:
         if dev is not None:
             for con in dev.findall("console"):
                 if con.get(_ALIAS_MARK):
-                    con.addprevious(self._console_view(con))
+                    con.addprevious(self._console_view(con, live=not inactive))
                     dev.remove(con)
         if id is not None and not inactive:
             root.set("id", str(id))
