@@ -290,6 +290,8 @@ def test_system_daemon_refuses_second_driver_on_same_dirs(tmp_path: Path) -> Non
     the second serves no qemu:///system rather than fight over the guests."""
     prefix = tmp_path / "p"
     d1 = Pyvirtd(prefix, tmp_path / "d1.log")
+    with pyvirt.open(d1.uri) as first:  # d1's QEMU state is loaded: it holds driver.pid before d2 starts
+        assert first.list_all_domains() == []
     conf = tmp_path / "d2.conf"
     conf.write_text(f'unix_sock_dir = "{tmp_path / "s2"}"\n')
     with open(tmp_path / "d2.log", "wb") as fh:
