@@ -326,7 +326,6 @@ def _unplug_disk(vm: QemuVM, target: str, removed: Callable[[str], None]) -> Non
                    f"'{tgt.get('bus') if tgt is not None else ''}' cannot be hot unplugged")
     alias_node = disk.find("alias")
     alias = alias_node.get("name", "") if alias_node is not None else disk_alias(disk)
-    done = threading.Event()
 
     # the block nodes are found before the device goes away with its link to them
     fmt_node = None
@@ -335,29 +334,11 @@ def _unplug_disk(vm: QemuVM, target: str, removed: Callable[[str], None]) -> Non
             fmt_node = entry.get("inserted", {}).get("node-name")
     nodes = _nodes_of(fmt_node)
 
-    def cleanup() -> None:
+    def release() -> None:
         for node in nodes:
-            try:
-                vm.execute("blockdev-del", {"node-name": node})
-            except LibvirtError:
-                pass
-        with vm.lock:
-            new = vm.live.copy()
-            for x in new.devices_elem.findall("disk"):
-                if _target(x) == target:
-                    new.devices_elem.remove(x)
-            vm.live = new
-        vm.write_status()
-        done.set()
-        removed(alias)
+            _quiet(vm, "blockdev-del", {"node-name": node})
 
-    vm.on_device_deleted(alias, lambda: threading.Thread(target=cleanup, daemon=True).start())
-    try:
-        vm.execute("device_del", {"id": alias})
-    except LibvirtError:
-        vm.on_device_deleted(alias, None)
-        raise
-    done.wait(UNPLUG_WAIT)  # libvirt returns after this even if the guest has not answered yet
+    _device_del(vm, alias, release, lambda x: x.tag == "disk" and _target(x) == target, removed)
 
 
 def _nodes_of(fmt_node: Any) -> list[str]:
@@ -489,15 +470,27 @@ def unplug_net(vm: QemuVM, net: Element, removed: Callable[[str], None]) -> None
     alias = alias_node.get("name", "") if alias_node is not None else ""
     if not alias:
         raise _err(c.VIR_ERR_OPERATION_FAILED, "device alias not found: cannot delete the interface")
+
+    def is_it(x: Element) -> bool:
+        node = x.find("alias")
+        return x.tag == "interface" and node is not None and node.get("name") == alias
+
+    _device_del(vm, alias, lambda: _quiet(vm, "netdev_del", {"id": "host" + alias}), is_it, removed)
+
+
+def _device_del(vm: QemuVM, alias: str, release: Callable[[], None], is_it: Callable[[Element], bool],
+                removed: Callable[[str], None]) -> None:
+    """device_del *alias*; once QEMU reports it gone (DEVICE_DELETED), *release* its backend, drop
+    the device (*is_it*) from the live XML and report it *removed*. Waits UNPLUG_WAIT at most, as
+    libvirt returns then even if the guest has not answered yet."""
     done = threading.Event()
 
     def cleanup() -> None:
-        _quiet(vm, "netdev_del", {"id": "host" + alias})
+        release()
         with vm.lock:
             new = vm.live.copy()
-            for x in new.devices_elem.findall("interface"):
-                node = x.find("alias")
-                if node is not None and node.get("name") == alias:
+            for x in list(new.devices_elem):
+                if is_it(x):
                     new.devices_elem.remove(x)
             vm.live = new
         vm.write_status()
