@@ -17,7 +17,7 @@ from lxml import etree
 
 from .options import Cmd, command
 from .shell import Ctl
-from .util import opt_domain
+from .util import affect_flags, opt_domain
 
 _NET_TYPES = ("user", "ethernet", "vhostuser", "server", "client", "mcast", "network", "bridge",
               "internal", "direct", "hostdev", "udp", "vdpa", "null", "vds")
@@ -31,22 +31,6 @@ def _esc(value: str) -> str:
 
 def _attrs(pairs: list[tuple[str, str | None]]) -> str:
     return "".join(f" {k}='{_esc(v)}'" for k, v in pairs if v is not None)
-
-
-def _affect(ctl: Ctl, cmd: Cmd, persistent_opt: bool = True) -> tuple[int, bool, bool, bool, bool]:
-    """(flags, current, config, live, persistent) after virsh's exclusivity checks."""
-    lv = ctl.lv
-    cur, cfg, live = cmd.bool("current"), cmd.bool("config"), cmd.bool("live")
-    pers = cmd.bool("persistent") if persistent_opt else False
-    ctl.exclusive_var(pers, "persistent", cur, "current")
-    ctl.exclusive_var(cur, "current", live, "live")
-    ctl.exclusive_var(cur, "current", cfg, "config")
-    flags = 0
-    if cfg or pers:
-        flags |= lv.VIR_DOMAIN_AFFECT_CONFIG
-    if live:
-        flags |= lv.VIR_DOMAIN_AFFECT_LIVE
-    return flags, cur, cfg, live, pers
 
 
 def _num(text: str, base: int) -> tuple[int, str] | None:
@@ -104,7 +88,7 @@ def _block_device(path: str) -> bool:
 
 @command("attach-disk")
 def cmd_attach_disk(ctl: Ctl, cmd: Cmd) -> bool:
-    flags, current, _cfg, _live, persistent = _affect(ctl, cmd)
+    flags, current, _cfg, _live, persistent = affect_flags(ctl, cmd)
     ctl.requires(cmd, "source-host-name", "source-protocol")
     ctl.requires(cmd, "source-host-transport", "source-protocol")
     ctl.requires(cmd, "source-host-socket", "source-protocol")
@@ -215,7 +199,7 @@ def _rate(ctl: Ctl, text: str) -> list[int]:
 
 @command("attach-interface")
 def cmd_attach_interface(ctl: Ctl, cmd: Cmd) -> bool:
-    flags, current, _cfg, _live, persistent = _affect(ctl, cmd)
+    flags, current, _cfg, _live, persistent = affect_flags(ctl, cmd)
     opt = {name: ctl.opt_string(cmd, name) for name in (
         "type", "source", "target", "mac", "script", "model", "alias", "inbound", "outbound", "source-mode")}
     itype, source = opt["type"] or "", opt["source"] or ""
@@ -340,13 +324,8 @@ def _detach_iface(ctl: Ctl, doc: str, flags: int, dom: Any, current: bool, itype
 
 @command("detach-interface")
 def cmd_detach_interface(ctl: Ctl, cmd: Cmd) -> bool:
-    lv = ctl.lv
-    current, config, live, persistent = (cmd.bool("current"), cmd.bool("config"), cmd.bool("live"),
-                                         cmd.bool("persistent"))
+    _flags, current, config, live, persistent = affect_flags(ctl, cmd)
     printxml = cmd.bool("print-xml")
-    ctl.exclusive_var(persistent, "persistent", current, "current")
-    ctl.exclusive_var(current, "current", live, "live")
-    ctl.exclusive_var(current, "current", config, "config")
     dom, _ = opt_domain(ctl, cmd)
     itype = ctl.opt_string(cmd, "type") or ""
     mac = ctl.opt_string(cmd, "mac")
@@ -433,7 +412,7 @@ def _unlink(node: Any) -> None:
 @command("detach-disk")
 def cmd_detach_disk(ctl: Ctl, cmd: Cmd) -> bool:
     lv = ctl.lv
-    flags, current, _cfg, _live, persistent = _affect(ctl, cmd)
+    flags, current, _cfg, _live, persistent = affect_flags(ctl, cmd)
     dom, _ = opt_domain(ctl, cmd)
     target = ctl.opt_string(cmd, "target") or ""
     with ctl.failing():

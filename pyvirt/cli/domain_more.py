@@ -9,7 +9,7 @@ from .options import Cmd, command
 from .pool import pretty_capacity
 from .shell import Ctl
 from .table import print_table
-from .util import opt_domain, read_file, xpath_print
+from .util import affect_flags, opt_domain, read_file, xpath_print
 
 _BLKSTAT = [("rd_operations", "rd_req", "number of read operations:"),
             ("rd_bytes", "rd_bytes", "number of bytes read:"),
@@ -176,16 +176,7 @@ def cmd_schedinfo(ctl: Ctl, cmd: Cmd) -> bool:
 def _device_cmd(name: str, verb: str, past: str, method: str, legacy: str | None) -> None:
     def handler(ctl: Ctl, cmd: Cmd) -> bool:
         lv = ctl.lv
-        cur, cfg, live, pers = (cmd.bool("current"), cmd.bool("config"), cmd.bool("live"),
-                                cmd.bool("persistent"))
-        ctl.exclusive_var(pers, "persistent", cur, "current")
-        ctl.exclusive_var(cur, "current", live, "live")
-        ctl.exclusive_var(cur, "current", cfg, "config")
-        flags = 0
-        if cfg or pers:
-            flags |= lv.VIR_DOMAIN_AFFECT_CONFIG
-        if live:
-            flags |= lv.VIR_DOMAIN_AFFECT_LIVE
+        flags, cur, _cfg, _live, pers = affect_flags(ctl, cmd)
         dom, _ = opt_domain(ctl, cmd)
         path = ctl.opt_string(cmd, "file")
         assert path is not None

@@ -76,6 +76,22 @@ def opt_domain(ctl: Ctl, cmd: Cmd, flags: int = BYID | BYUUID | BYNAME,
     return lookup_domain(ctl, name, flags), name
 
 
+def affect_flags(ctl: Ctl, cmd: Cmd) -> tuple[int, bool, bool, bool, bool]:
+    """(flags, current, config, live, persistent) of --current/--config/--live/--persistent after
+    virsh's exclusivity checks (--persistent means the config too)."""
+    lv = ctl.lv
+    cur, cfg, live, pers = cmd.bool("current"), cmd.bool("config"), cmd.bool("live"), cmd.bool("persistent")
+    ctl.exclusive_var(pers, "persistent", cur, "current")
+    ctl.exclusive_var(cur, "current", live, "live")
+    ctl.exclusive_var(cur, "current", cfg, "config")
+    flags = 0
+    if cfg or pers:
+        flags |= lv.VIR_DOMAIN_AFFECT_CONFIG
+    if live:
+        flags |= lv.VIR_DOMAIN_AFFECT_LIVE
+    return flags, cur, cfg, live, pers
+
+
 def read_file(ctl: Ctl, path: str) -> str:
     """virFileReadAll with virsh's error wording."""
     try:
