@@ -29,7 +29,7 @@ import pwd
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from lxml import etree
 
@@ -249,13 +249,16 @@ class QemuState:
         return sum(1 for d in self.doms.values() if d.vm is not None)
 
     # --- loading ------------------------------------------------------------------------
-    def _load(self) -> None:
+    def _configs(self) -> Iterator[tuple[Path, DomainDef]]:
+        """The persistent definitions in the config directory (an unreadable one is logged, skipped)."""
         for path in sorted(self.config_dir.glob("*.xml")):
             try:
-                defn = DomainDef.parse(path.read_text())
+                yield path, DomainDef.parse(path.read_text())
             except (LibvirtError, OSError) as exc:
                 log.error("Failed to load config for domain '%s': %s", path.stem, exc)
-                continue
+
+    def _load(self) -> None:
+        for path, defn in self._configs():
             self.doms[defn.name] = Dom(defn, autostart=_points_to(self.autostart_link(defn.name), path))
         found: list[tuple[int, Dom, QemuVM]] = []
         for path in sorted(self.layout.state_dir.glob("*.xml")):
@@ -287,12 +290,7 @@ class QemuState:
         (DEFINED event), changed ones replace the inactive definition, autostart flags follow the links."""
         added: list[DomainRef] = []
         with self.lock:
-            for path in sorted(self.config_dir.glob("*.xml")):
-                try:
-                    defn = DomainDef.parse(path.read_text())
-                except (LibvirtError, OSError) as exc:
-                    log.error("Failed to load config for domain '%s': %s", path.stem, exc)
-                    continue
+            for path, defn in self._configs():
                 dom = self.doms.get(defn.name)
                 if dom is None:
                     dom = self.doms[defn.name] = Dom(defn)
