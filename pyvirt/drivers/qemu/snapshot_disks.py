@@ -28,7 +28,7 @@ from ...errors import LibvirtError
 from .errors import qemu_error as _err
 from .process import QemuVM
 
-__all__ = ["qemu_img", "for_each_qcow2", "hmp_savevm", "hmp_delvm", "hmp_loadvm", "create_external_inactive",
+__all__ = ["qemu_img", "remove_files", "for_each_qcow2", "hmp_savevm", "hmp_delvm", "hmp_loadvm", "create_external_inactive",
            "create_external_active", "commit_external_inactive", "commit_external_active", "disk_format",
            "disk_source", "push_backing"]
 
@@ -209,7 +209,7 @@ def create_external_inactive(defn: DomainDef, disks: list[SnapshotDiskDef], reus
             if not existed:
                 created.append(sdisk.source or "")
     except LibvirtError:
-        _remove(created)
+        remove_files(created)
         raise
     for i, sdisk in enumerate(disks):
         if sdisk.snapshot != "external":
@@ -231,7 +231,8 @@ def _exists(path: str) -> bool:
     return os.path.exists(path)
 
 
-def _remove(paths: list[str]) -> None:
+def remove_files(paths: list[str]) -> None:
+    """Delete *paths*, ignoring the ones already gone (overlays of a failed or undone step)."""
     for path in paths:
         try:
             os.unlink(path)
@@ -305,7 +306,7 @@ def create_external_active(vm: QemuVM, disks: list[SnapshotDiskDef], reuse: bool
                 vm.execute("blockdev-del", {"node-name": node})
             except LibvirtError:
                 pass
-        _remove(created)
+        remove_files(created)
         raise
     with vm.lock:
         live = vm.live.copy()
@@ -321,7 +322,7 @@ def create_external_active(vm: QemuVM, disks: list[SnapshotDiskDef], reuse: bool
 def commit_external_inactive(top: str, base_disk: Element) -> None:
     """Merge overlay *top* into its backing file and remove it (a shut-off disk's external snapshot delete)."""
     qemu_img("commit", "-q", top)
-    _remove([top])
+    remove_files([top])
 
 
 def commit_external_active(vm: QemuVM, disk_index: int) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import os
 from typing import TYPE_CHECKING
 
 from ... import constants as c
@@ -13,7 +12,7 @@ from ...errors import LibvirtError, make_error
 from .errors import qemu_error as _err
 from .validate import validate
 from .snapshot_disks import (commit_external_active, commit_external_inactive, create_external_active,
-                             create_external_inactive, disk_source, pop_backing, push_backing)
+                             create_external_inactive, disk_source, pop_backing, push_backing, remove_files)
 
 if TYPE_CHECKING:
     from .driver import Dom, QemuState
@@ -21,14 +20,6 @@ if TYPE_CHECKING:
     from .snapshot_store import Snap, SnapList
 
 __all__ = ["ExternalMixin"]
-
-
-def _remove(paths: list[str]) -> None:
-    for path in paths:
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
 
 
 def _startable(defn: DomainDef) -> DomainDef:
@@ -66,7 +57,7 @@ class ExternalMixin:
         except BaseException:
             with self.st.lock:
                 d.config = config
-            _remove(created)
+            remove_files(created)
             raise
 
     def _create_active_external(self, d: "Dom", vm: "QemuVM", sdef: SnapshotDef, flags: int) -> None:
@@ -137,7 +128,7 @@ class ExternalMixin:
         for idx in todo:
             if vm is not None:
                 top = commit_external_active(vm, idx)
-                _remove([top])
+                remove_files([top])
                 self._config_follows(d, idx, top)
             else:
                 self._commit_inactive(d, s, idx)
