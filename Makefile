@@ -8,7 +8,7 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 DEB_PACKAGES := python3 python3-venv python3-pip python3-libvirt libvirt-clients libvirt-daemon \
 	libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils openssh-server openssh-client \
-	netcat-openbsd iproute2 busybox-static cpio xz-utils gzip procps util-linux openssl
+	netcat-openbsd iproute2 busybox-static cpio xz-utils gzip procps util-linux openssl dmidecode
 PYTEST_ARGS ?=
 
 .PHONY: all demo test deps-system venv lint typecheck bench clean
